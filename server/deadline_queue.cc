@@ -1,0 +1,20 @@
+#include "server/deadline_queue.h"
+
+namespace sserpc::server_internal {
+
+std::vector<DeadlineQueue::Entry> DeadlineQueue::PopDue(absl::Time now) {
+  std::vector<Entry> due;
+  auto it = entries_.begin();
+  while (it != entries_.end() && it->first <= now) {
+    due.push_back(std::move(it->second));
+    it = entries_.erase(it);
+  }
+  return due;
+}
+
+std::optional<absl::Time> DeadlineQueue::Next() const {
+  if (entries_.empty()) return std::nullopt;
+  return entries_.begin()->first;
+}
+
+}  // namespace sserpc::server_internal

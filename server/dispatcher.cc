@@ -1,0 +1,513 @@
+#include "server/dispatcher.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "proto/ids.h"
+#include "proto/json.h"
+#include "proto/sse.h"
+
+namespace sserpc::server_internal {
+namespace {
+
+int64_t RemainingMs(absl::Time deadline, absl::Time now) {
+  // Rounded up so a call with time left is never sent with 0.
+  int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(deadline - now,
+                                                    absl::Milliseconds(1)));
+  return std::max<int64_t>(ms, 1);
+}
+
+const char* StateName(SessionState s) {
+  switch (s) {
+    case SessionState::kConnected: return "connected";
+    case SessionState::kGrace: return "resuming";
+    case SessionState::kAbsent: return "absent";
+  }
+  return "absent";
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(const ServerOptions& options, Clock* clock)
+    : options_(options), clock_(clock) {}
+
+Dispatcher::~Dispatcher() { Shutdown(); }
+
+void Dispatcher::Run(Completions& completions) {
+  for (Completion& c : completions) {
+    if (c.cancellation != nullptr) c.cancellation->RemoveCallback(c.cancel_handle);
+    c.done(std::move(c.result));
+  }
+  completions.clear();
+}
+
+Session* Dispatcher::FindSessionLocked(absl::string_view client_id) {
+  auto it = sessions_.find(client_id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void Dispatcher::AddDeadlineLocked(absl::Time when, DeadlineQueue::Entry entry,
+                                   DeadlineQueue::Handle* handle) {
+  std::optional<absl::Time> earliest = deadlines_.Next();
+  auto h = deadlines_.Add(when, std::move(entry));
+  if (handle != nullptr) *handle = h;
+  if (!earliest.has_value() || when < *earliest) timer_wake_.Signal();
+}
+
+std::string Dispatcher::StartCall(absl::string_view client_id,
+                                  absl::string_view method,
+                                  std::string payload_json,
+                                  const CallOptions& options,
+                                  CallCallback done) {
+  absl::Status invalid = ValidateClientId(client_id);
+  if (invalid.ok()) invalid = ValidateMethodName(method);
+  if (invalid.ok() && payload_json.size() > options_.max_body_bytes) {
+    invalid = absl::ResourceExhaustedError(
+        absl::StrCat("request payload is ", payload_json.size(),
+                     " bytes; the limit is ", options_.max_body_bytes));
+  }
+  if (invalid.ok()) {
+    if (payload_json.empty()) payload_json = "{}";
+    invalid = json::Validate(payload_json);
+  }
+  if (invalid.ok() && options.timeout <= absl::ZeroDuration()) {
+    invalid = absl::DeadlineExceededError("timeout is not positive");
+  }
+  if (invalid.ok() && options.cancellation != nullptr &&
+      options.cancellation->IsCancelled()) {
+    invalid = options.cancellation->status();
+  }
+  if (!invalid.ok()) {
+    done(std::move(invalid));
+    return "";
+  }
+
+  const absl::Time now = clock_->Now();
+  auto request = std::make_shared<OutgoingRequest>();
+  request->call_id = NewCallId();
+  request->method = std::string(method);
+  request->payload = std::move(payload_json);
+  request->deadline = now + std::min(options.timeout, options_.max_timeout);
+  const std::string call_id = request->call_id;
+
+  Completions completions;
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    Session* session = FindSessionLocked(client_id);
+    if (shutting_down_) {
+      refused = absl::UnavailableError("server is shutting down");
+    } else if (session == nullptr ||
+               session->state == SessionState::kAbsent) {
+      if (!options.wait_for_client) {
+        refused = absl::UnavailableError(
+            absl::StrCat("client ", client_id, " is not connected"));
+      }
+    }
+    if (refused.ok() && calls_.size() >= options_.max_pending_total) {
+      refused = absl::ResourceExhaustedError("too many pending calls");
+    }
+    if (refused.ok() && session != nullptr &&
+        session->pending_count() >= options_.max_pending_per_client) {
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("too many pending calls for client ", client_id));
+    }
+    if (refused.ok()) {
+      if (session == nullptr) {
+        auto owned = std::make_unique<Session>(std::string(client_id), 1);
+        session = owned.get();
+        sessions_.emplace(session->client_id(), std::move(owned));
+      }
+      PendingCall call;
+      call.client_id = session->client_id();
+      call.event_id = session->NextEventId();
+      call.request = request;
+      call.wait_for_client = options.wait_for_client;
+      call.done = std::move(done);
+      call.cancellation = options.cancellation;
+      AddDeadlineLocked(request->deadline,
+                        {DeadlineQueue::Kind::kCall, call_id, 0},
+                        &call.deadline_handle);
+      session->AddPending(call.event_id, request);
+      ++session->calls_sent;
+      const uint64_t event_id = call.event_id;
+      calls_.emplace(call_id, std::move(call));
+      if (session->state == SessionState::kConnected) {
+        OutboxItem item;
+        item.event_id = event_id;
+        item.request = request;
+        if (session->Push(std::move(item), options_.max_outbox_bytes)) {
+          session->stream->wake.Signal();
+        } else {
+          CutOffLocked(*session,
+                       absl::ResourceExhaustedError(absl::StrCat(
+                           "client ", client_id,
+                           " is not reading its stream (outbox full)")),
+                       &completions);
+        }
+      }
+    }
+  }
+  if (!refused.ok()) {
+    done(std::move(refused));
+    return "";
+  }
+  Run(completions);
+
+  if (options.cancellation != nullptr) {
+    uint64_t handle = options.cancellation->AddCallback(
+        [this, call_id, c = options.cancellation.get()] {
+          Cancel(call_id, c->status());
+        });
+    bool still_pending = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = calls_.find(call_id);
+      if (it != calls_.end()) {
+        it->second.cancel_handle = handle;
+        still_pending = true;
+      }
+    }
+    if (!still_pending) options.cancellation->RemoveCallback(handle);
+  }
+  return call_id;
+}
+
+CallResult Dispatcher::CallAndWait(absl::string_view client_id,
+                                   absl::string_view method,
+                                   std::string payload_json,
+                                   const CallOptions& options) {
+  absl::Notification done;
+  CallResult result;
+  StartCall(client_id, method, std::move(payload_json), options,
+            [&](CallResult r) {
+              result = std::move(r);
+              done.Notify();
+            });
+  // The deadline timer guarantees the call ends, so no timeout is needed.
+  done.WaitForNotification();
+  return result;
+}
+
+bool Dispatcher::FinishLocked(absl::string_view call_id, CallResult result,
+                              bool tell_client, Completions* out) {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) return false;
+  PendingCall call = std::move(it->second);
+  calls_.erase(it);
+  if (call.deadline_handle != deadlines_.end()) {
+    deadlines_.Remove(call.deadline_handle);
+  }
+  if (Session* session = FindSessionLocked(call.client_id)) {
+    session->RemovePending(call.event_id);
+    if (result.ok()) {
+      ++session->calls_answered;
+    } else {
+      ++session->calls_failed;
+    }
+    if (tell_client && !result.ok()) {
+      session->PushCancel(call.request->call_id, result.status().code(),
+                          options_.max_retained_cancels);
+      if (session->state == SessionState::kConnected) {
+        session->stream->wake.Signal();
+      }
+    }
+    MaybeEraseSessionLocked(*session);
+  }
+  out->push_back(Completion{std::move(call.done), std::move(result),
+                            std::move(call.cancellation), call.cancel_handle});
+  return true;
+}
+
+bool Dispatcher::Cancel(absl::string_view call_id, absl::Status status) {
+  if (status.ok()) status = absl::CancelledError("cancelled");
+  Completions completions;
+  bool found;
+  {
+    absl::MutexLock lock(&mu_);
+    found = FinishLocked(call_id, std::move(status), /*tell_client=*/true,
+                         &completions);
+  }
+  Run(completions);
+  return found;
+}
+
+void Dispatcher::CutOffLocked(Session& session, const absl::Status& why,
+                              Completions* out) {
+  StreamLostLocked(session, why);
+  for (const std::string& id : session.PendingCallIds()) {
+    FinishLocked(id, why, /*tell_client=*/true, out);
+  }
+}
+
+void Dispatcher::StreamLostLocked(Session& session, absl::Status why) {
+  if (session.stream != nullptr) {
+    session.stream->closed = true;
+    session.stream->close_reason = std::move(why);
+    session.stream->wake.Signal();
+    session.stream.reset();
+  }
+  session.state = SessionState::kGrace;
+  session.DropQueuedRequests();
+  ++session.disconnect_stamp;
+  AddDeadlineLocked(clock_->Now() + options_.resume_grace,
+                    {DeadlineQueue::Kind::kSessionGrace, session.client_id(),
+                     session.disconnect_stamp},
+                    nullptr);
+}
+
+void Dispatcher::MaybeEraseSessionLocked(Session& session) {
+  if (session.state == SessionState::kAbsent && session.pending_count() == 0) {
+    sessions_.erase(session.client_id());
+  }
+}
+
+absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
+    absl::string_view client_id, std::optional<uint64_t> last_event_id) {
+  absl::Status invalid = ValidateClientId(client_id);
+  if (!invalid.ok()) return invalid;
+  absl::MutexLock lock(&mu_);
+  if (shutting_down_) return absl::UnavailableError("server is shutting down");
+  Session* session = FindSessionLocked(client_id);
+  if (session == nullptr) {
+    uint64_t first = last_event_id.has_value() ? *last_event_id + 1 : 1;
+    auto owned = std::make_unique<Session>(std::string(client_id), first);
+    session = owned.get();
+    sessions_.emplace(session->client_id(), std::move(owned));
+  }
+  if (session->stream != nullptr) {  // takeover
+    session->stream->closed = true;
+    session->stream->close_reason =
+        absl::AbortedError("another stream for this client took over");
+    session->stream->wake.Signal();
+  }
+  auto stream = std::make_shared<StreamState>();
+  stream->client_id = session->client_id();
+  stream->generation = next_generation_++;
+  AppendSseRetry(absl::ToInt64Milliseconds(options_.retry_hint),
+                 &stream->preamble);
+  std::string data;
+  AppendSessionData(client_id, absl::ToInt64Milliseconds(options_.heartbeat),
+                    &data);
+  AppendSseEvent("session", data, 0, &stream->preamble);
+
+  session->stream = stream;
+  session->state = SessionState::kConnected;
+  session->connected_since = clock_->Now();
+  ++session->streams_opened;
+  session->DropQueuedRequests();
+  session->QueueResume(last_event_id);
+  return stream;
+}
+
+Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
+                                              absl::Duration max_wait,
+                                              std::string* out) {
+  std::deque<OutboxItem> items;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::Time give_up = absl::Now() + max_wait;
+    while (true) {
+      if (stream.closed || shutting_down_) return CloseLocked(stream, out);
+      if (!stream.preamble.empty()) {
+        out->append(stream.preamble);
+        stream.preamble.clear();
+      }
+      Session* session = FindSessionLocked(stream.client_id);
+      if (session != nullptr && session->stream.get() == &stream &&
+          !session->outbox_empty()) {
+        items = session->TakeOutbox();
+        break;
+      }
+      if (!out->empty()) return WriteStatus::kData;
+      if (stream.wake.WaitWithDeadline(&mu_, give_up)) {
+        if (stream.closed || shutting_down_) return CloseLocked(stream, out);
+        return WriteStatus::kIdle;
+      }
+    }
+  }
+  // Formatting happens outside the lock: requests are immutable.
+  const absl::Time now = clock_->Now();
+  std::string data;
+  for (const OutboxItem& item : items) {
+    data.clear();
+    if (item.is_request()) {
+      const OutgoingRequest& r = *item.request;
+      AppendRequestData(r.call_id, r.method, RemainingMs(r.deadline, now),
+                        r.payload, &data);
+      AppendSseEvent("request", data, item.event_id, out);
+    } else {
+      AppendCancelData(item.cancel_call_id, item.cancel_code, &data);
+      AppendSseEvent("cancel", data, 0, out);
+    }
+  }
+  return WriteStatus::kData;
+}
+
+Dispatcher::WriteStatus Dispatcher::CloseLocked(StreamState& stream,
+                                                std::string* out) {
+  if (!stream.close_reason.ok()) {
+    AppendSseEvent("close", ErrorBody(stream.close_reason), 0, out);
+    stream.close_reason = absl::OkStatus();  // said once
+  }
+  return WriteStatus::kClosed;
+}
+
+void Dispatcher::StreamEnded(StreamState& stream) {
+  absl::MutexLock lock(&mu_);
+  if (stream.closed) return;  // taken over, cut off or shut down already
+  stream.closed = true;
+  Session* session = FindSessionLocked(stream.client_id);
+  if (session != nullptr && session->stream.get() == &stream) {
+    StreamLostLocked(*session, absl::OkStatus());
+  }
+}
+
+absl::Status Dispatcher::DeliverReply(absl::string_view client_id,
+                                      ReplyEnvelope reply) {
+  Completions completions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = calls_.find(reply.call_id);
+    if (it == calls_.end() || it->second.client_id != client_id) {
+      return absl::NotFoundError(
+          absl::StrCat("no pending call \"", reply.call_id,
+                       "\" for this client"));
+    }
+    CallResult result = reply.error.ok() ? CallResult(std::move(reply.payload))
+                                         : CallResult(std::move(reply.error));
+    FinishLocked(reply.call_id, std::move(result), /*tell_client=*/false,
+                 &completions);
+  }
+  Run(completions);
+  return absl::OkStatus();
+}
+
+void Dispatcher::ExpireGraceLocked(Session& session, Completions* out) {
+  session.state = SessionState::kAbsent;
+  session.TakeOutbox();  // retained cancels: nobody to tell any more
+  const std::string client_id = session.client_id();
+  for (const std::string& id : session.PendingCallIds()) {
+    auto it = calls_.find(id);
+    if (it == calls_.end() || it->second.wait_for_client) continue;
+    FinishLocked(id,
+                 absl::UnavailableError(absl::StrCat(
+                     "client ", client_id,
+                     " disconnected and did not resume in time")),
+                 /*tell_client=*/false, out);
+  }
+  // FinishLocked may have erased the session already.
+  if (Session* s = FindSessionLocked(client_id)) MaybeEraseSessionLocked(*s);
+}
+
+void Dispatcher::ExpireDueLocked(absl::Time now, Completions* out) {
+  for (DeadlineQueue::Entry& e : deadlines_.PopDue(now)) {
+    if (e.kind == DeadlineQueue::Kind::kCall) {
+      auto it = calls_.find(e.key);
+      if (it == calls_.end()) continue;
+      it->second.deadline_handle = deadlines_.end();  // already popped
+      FinishLocked(e.key, absl::DeadlineExceededError("deadline exceeded"),
+                   /*tell_client=*/true, out);
+    } else {
+      Session* session = FindSessionLocked(e.key);
+      if (session != nullptr && session->state == SessionState::kGrace &&
+          session->disconnect_stamp == e.stamp) {
+        ExpireGraceLocked(*session, out);
+      }
+    }
+  }
+}
+
+void Dispatcher::ExpireDue() {
+  Completions completions;
+  {
+    absl::MutexLock lock(&mu_);
+    ExpireDueLocked(clock_->Now(), &completions);
+  }
+  Run(completions);
+}
+
+void Dispatcher::RunTimer() {
+  mu_.Lock();
+  while (!shutting_down_) {
+    std::optional<absl::Time> next = deadlines_.Next();
+    absl::Time now = clock_->Now();
+    if (next.has_value() && *next <= now) {
+      Completions completions;
+      ExpireDueLocked(now, &completions);
+      mu_.Unlock();
+      Run(completions);
+      mu_.Lock();
+      continue;
+    }
+    absl::Duration wait =
+        next.has_value() ? *next - now : absl::InfiniteDuration();
+    timer_wake_.WaitWithTimeout(&mu_, wait);
+  }
+  mu_.Unlock();
+}
+
+void Dispatcher::Shutdown() {
+  Completions completions;
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+    timer_wake_.SignalAll();
+    for (auto& entry : sessions_) {
+      if (entry.second->stream != nullptr) {
+        entry.second->stream->closed = true;
+        entry.second->stream->close_reason =
+            absl::UnavailableError("server is shutting down");
+        entry.second->stream->wake.Signal();
+      }
+    }
+    std::vector<std::string> ids;
+    ids.reserve(calls_.size());
+    for (const auto& entry : calls_) ids.push_back(entry.first);
+    for (const std::string& id : ids) {
+      FinishLocked(id, absl::UnavailableError("server is shutting down"),
+                   /*tell_client=*/false, &completions);
+    }
+  }
+  Run(completions);
+}
+
+std::vector<ClientInfo> Dispatcher::ListClients() {
+  absl::MutexLock lock(&mu_);
+  std::vector<ClientInfo> out;
+  out.reserve(sessions_.size());
+  for (const auto& entry : sessions_) {
+    const Session& s = *entry.second;
+    ClientInfo info;
+    info.client_id = s.client_id();
+    info.state = StateName(s.state);
+    info.pending = s.pending_count();
+    info.calls_sent = s.calls_sent;
+    info.calls_answered = s.calls_answered;
+    info.calls_failed = s.calls_failed;
+    info.streams_opened = s.streams_opened;
+    out.push_back(std::move(info));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ClientInfo& a, const ClientInfo& b) {
+              return a.client_id < b.client_id;
+            });
+  return out;
+}
+
+size_t Dispatcher::pending_calls() {
+  absl::MutexLock lock(&mu_);
+  return calls_.size();
+}
+
+size_t Dispatcher::open_streams() {
+  absl::MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& entry : sessions_) n += entry.second->stream != nullptr;
+  return n;
+}
+
+}  // namespace sserpc::server_internal

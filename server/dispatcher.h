@@ -1,0 +1,153 @@
+#ifndef SSERPC_SERVER_DISPATCHER_H_
+#define SSERPC_SERVER_DISPATCHER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/clock.h"
+#include "proto/envelope.h"
+#include "server/call.h"
+#include "server/deadline_queue.h"
+#include "server/options.h"
+#include "server/session.h"
+
+namespace sserpc::server_internal {
+
+// The heart of the server, with no HTTP in it: the session table, the pending
+// call table, deadlines, outboxes and resume. The HTTP layer feeds it streams
+// and replies; callers start calls. Thread-safe; one mutex guards all state.
+//
+// Invariant: a call is in `calls_` exactly while it is pending. Whatever ends
+// it (reply, deadline, cancel, grace expiry, cut-off, shutdown) removes it
+// under the lock; the completion callback then runs after the lock is
+// released. So every call completes exactly once, and never under the lock.
+class Dispatcher {
+ public:
+  // `clock` must outlive the dispatcher.
+  Dispatcher(const ServerOptions& options, Clock* clock);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Starts a call and returns its id. If the call cannot start, `done` has
+  // already run with the error when this returns, and "" is returned.
+  std::string StartCall(absl::string_view client_id, absl::string_view method,
+                        std::string payload_json, const CallOptions& options,
+                        CallCallback done);
+
+  // StartCall, then waits for the outcome.
+  CallResult CallAndWait(absl::string_view client_id, absl::string_view method,
+                         std::string payload_json, const CallOptions& options);
+
+  // Ends a pending call with `status` and tells the client. Returns false if
+  // the call is not pending (unknown, or already ended).
+  bool Cancel(absl::string_view call_id, absl::Status status);
+
+  // A stream opened for `client_id` (already authenticated). A stream that
+  // was open for it is closed (takeover). Pending requests are queued again:
+  // those after `last_event_id`, or all of them without one.
+  absl::StatusOr<std::shared_ptr<StreamState>> OpenStream(
+      absl::string_view client_id, std::optional<uint64_t> last_event_id);
+
+  enum class WriteStatus { kData, kIdle, kClosed };
+  // Waits up to `max_wait` for something to write on `stream` and appends it
+  // to *out. kIdle: nothing came in time. kClosed: the stream must end after
+  // writing *out (which may hold `event: close`).
+  WriteStatus NextWrite(StreamState& stream, absl::Duration max_wait,
+                        std::string* out);
+
+  // The connection carrying `stream` is gone. Its client's calls wait for
+  // the client to resume, for the grace period.
+  void StreamEnded(StreamState& stream);
+
+  // An answer arrived from `client_id`. NOT_FOUND (changing nothing) if the
+  // call is not pending or belongs to another client.
+  absl::Status DeliverReply(absl::string_view client_id, ReplyEnvelope reply);
+
+  // Ends everything due by the clock's current time.
+  void ExpireDue();
+
+  // Runs deadlines on the real passage of time until Shutdown().
+  void RunTimer();
+
+  // Fails every pending call with UNAVAILABLE, closes every stream, refuses
+  // new calls and streams, and makes RunTimer() return. Idempotent.
+  void Shutdown();
+
+  std::vector<ClientInfo> ListClients();
+  size_t pending_calls();
+  size_t open_streams();
+
+ private:
+  struct PendingCall {
+    std::string client_id;
+    uint64_t event_id = 0;
+    std::shared_ptr<const OutgoingRequest> request;
+    DeadlineQueue::Handle deadline_handle;
+    bool wait_for_client = false;
+    CallCallback done;
+    std::shared_ptr<Cancellation> cancellation;
+    uint64_t cancel_handle = 0;
+  };
+  struct Completion {
+    CallCallback done;
+    CallResult result;
+    std::shared_ptr<Cancellation> cancellation;
+    uint64_t cancel_handle = 0;
+  };
+  using Completions = std::vector<Completion>;
+
+  // Removes the call and queues its completion. `tell_client`: the call ended
+  // without the client's answer, so the client gets a cancel event.
+  // REQUIRES: mu_ held.
+  bool FinishLocked(absl::string_view call_id, CallResult result,
+                    bool tell_client, Completions* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes the session's stream with `why` and fails its pending calls.
+  void CutOffLocked(Session& session, const absl::Status& why,
+                    Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ExpireDueLocked(absl::Time now, Completions* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ExpireGraceLocked(Session& session, Completions* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The session's stream is gone (`why` is sent to it when not OK); calls
+  // wait for the client to resume within the grace period.
+  void StreamLostLocked(Session& session, absl::Status why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends `event: close` if the server ended the stream with a reason.
+  WriteStatus CloseLocked(StreamState& stream, std::string* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeEraseSessionLocked(Session& session)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddDeadlineLocked(absl::Time when, DeadlineQueue::Entry entry,
+                         DeadlineQueue::Handle* handle)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Session* FindSessionLocked(absl::string_view client_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs completions. REQUIRES: mu_ not held.
+  static void Run(Completions& completions);
+
+  const ServerOptions options_;
+  Clock* const clock_;
+
+  absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<std::string, std::unique_ptr<Session>> sessions_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, PendingCall> calls_ ABSL_GUARDED_BY(mu_);
+  DeadlineQueue deadlines_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar timer_wake_;  // with mu_: an earlier deadline, or shutdown
+};
+
+}  // namespace sserpc::server_internal
+
+#endif  // SSERPC_SERVER_DISPATCHER_H_

@@ -1,0 +1,320 @@
+#include "server/http_service.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "proto/envelope.h"
+#include "proto/ids.h"
+#include "proto/json.h"
+#include "proto/log.h"
+#include "proto/sse.h"
+#include "proto/status_codes.h"
+#include "server/connection_threads.h"
+
+namespace sserpc::server_internal {
+namespace {
+
+constexpr char kJson[] = "application/json";
+
+void SetError(httplib::Response& res, const absl::Status& status,
+              int http_status = 0) {
+  res.status = http_status != 0 ? http_status : HttpStatusForCode(status.code());
+  res.set_content(ErrorBody(status), kJson);
+}
+
+// Constant-time comparison: a token's bytes must not leak through timing.
+bool TokenEquals(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  }
+  return diff == 0;
+}
+
+bool HasBearer(const httplib::Request& req, absl::string_view token) {
+  std::string header = req.get_header_value("Authorization");
+  absl::string_view h = header;
+  if (!absl::ConsumePrefix(&h, "Bearer ")) return false;
+  return TokenEquals(h, token);
+}
+
+bool IsLoopback(absl::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" ||
+         absl::StartsWith(host, "127.");
+}
+
+// Parses `timeout_ms` or `wait_for_client` style query parameters.
+absl::Status ParseCallQuery(const httplib::Request& req,
+                            const ServerOptions& options, CallOptions* out) {
+  out->timeout = options.default_timeout;
+  if (req.has_param("timeout_ms")) {
+    int64_t ms;
+    std::string v = req.get_param_value("timeout_ms");
+    if (!absl::SimpleAtoi(v, &ms) || ms <= 0) {
+      return absl::InvalidArgumentError(
+          "timeout_ms must be a positive integer (milliseconds)");
+    }
+    out->timeout = absl::Milliseconds(ms);
+  }
+  if (req.has_param("wait_for_client")) {
+    std::string v = absl::AsciiStrToLower(req.get_param_value("wait_for_client"));
+    if (v == "true" || v == "1") {
+      out->wait_for_client = true;
+    } else if (v == "false" || v == "0") {
+      out->wait_for_client = false;
+    } else {
+      return absl::InvalidArgumentError("wait_for_client must be true or false");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+HttpService::HttpService(const ServerOptions& options, Dispatcher* dispatcher)
+    : options_(options), dispatcher_(dispatcher) {
+  Route();
+}
+
+HttpService::~HttpService() { Stop(); }
+
+void HttpService::Route() {
+  http_.new_task_queue = [] { return new ConnectionThreads(); };
+  http_.set_tcp_nodelay(true);
+  http_.set_keep_alive_max_count(SIZE_MAX / 2);
+  http_.set_keep_alive_timeout(
+      std::max<time_t>(1, absl::ToInt64Seconds(options_.keep_alive_timeout)));
+  auto usec = [](absl::Duration d) {
+    return absl::ToInt64Microseconds(d) % 1000000;
+  };
+  http_.set_read_timeout(absl::ToInt64Seconds(options_.read_timeout),
+                         usec(options_.read_timeout));
+  http_.set_write_timeout(absl::ToInt64Seconds(options_.write_timeout),
+                          usec(options_.write_timeout));
+  http_.set_payload_max_length(options_.max_body_bytes);
+  http_.set_socket_options([this](int fd) {
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    listen_fd_ = fd;
+  });
+  // Errors produced by httplib itself (404 for unknown paths, 413, 400 for
+  // unparsable requests) get the same JSON body as ours.
+  http_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    absl::StatusCode code = CodeForHttpStatus(res.status);
+    std::string message = res.status == 404 ? "no such endpoint"
+                          : res.status == 413
+                              ? "request body exceeds the size limit"
+                              : absl::StrCat("HTTP ", res.status);
+    res.set_content(ErrorBody(absl::Status(code, message)), kJson);
+  });
+
+  http_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"status\":\"SERVING\"}", kJson);
+  });
+  http_.Get("/sserpc/v1/clients",
+            [this](const httplib::Request& req, httplib::Response& res) {
+              HandleClients(req, res);
+            });
+  http_.Get(R"(/sserpc/v1/clients/([^/]*)/events)",
+            [this](const httplib::Request& req, httplib::Response& res) {
+              HandleEvents(req, res);
+            });
+  http_.Post(R"(/sserpc/v1/clients/([^/]*)/replies)",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               HandleReplies(req, res);
+             });
+  http_.Post(R"(/sserpc/v1/clients/([^/]*)/calls/(.*))",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               HandleCall(req, res);
+             });
+}
+
+bool HttpService::AuthorizeClient(const httplib::Request& req,
+                                  absl::string_view client_id,
+                                  httplib::Response& res) const {
+  if (options_.client_tokens.empty()) return true;
+  auto it = options_.client_tokens.find(std::string(client_id));
+  if (it != options_.client_tokens.end() && HasBearer(req, it->second)) {
+    return true;
+  }
+  res.set_header("WWW-Authenticate", "Bearer");
+  SetError(res, absl::UnauthenticatedError(
+                    "missing or wrong bearer token for this client"));
+  return false;
+}
+
+bool HttpService::AuthorizeAdmin(const httplib::Request& req,
+                                 httplib::Response& res) const {
+  if (options_.admin_token.empty() || HasBearer(req, options_.admin_token)) {
+    return true;
+  }
+  res.set_header("WWW-Authenticate", "Bearer");
+  SetError(res, absl::UnauthenticatedError("missing or wrong admin token"));
+  return false;
+}
+
+void HttpService::HandleEvents(const httplib::Request& req,
+                               httplib::Response& res) {
+  const std::string client_id = req.matches[1];
+  absl::Status valid = ValidateClientId(client_id);
+  if (!valid.ok()) return SetError(res, valid);
+  if (!AuthorizeClient(req, client_id, res)) return;
+  std::optional<uint64_t> last_event_id;
+  if (req.has_header("Last-Event-ID")) {
+    std::string v = req.get_header_value("Last-Event-ID");
+    uint64_t n;
+    bool digits = !v.empty() && v.size() <= 20;
+    for (char c : v) digits = digits && absl::ascii_isdigit(c);
+    if (!digits || !absl::SimpleAtoi(v, &n)) {
+      return SetError(res, absl::InvalidArgumentError(
+                               "Last-Event-ID must be a decimal event id"));
+    }
+    last_event_id = n;
+  }
+  absl::StatusOr<std::shared_ptr<StreamState>> stream =
+      dispatcher_->OpenStream(client_id, last_event_id);
+  if (!stream.ok()) return SetError(res, stream.status());
+
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  const absl::Duration heartbeat = options_.heartbeat;
+  std::shared_ptr<StreamState> s = *std::move(stream);
+  // Exactly "text/event-stream": with parameters, httplib would compress the
+  // stream for gzip-accepting clients and never flush it.
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, s, heartbeat](size_t, httplib::DataSink& sink) {
+        std::string buf;
+        while (true) {
+          buf.clear();
+          Dispatcher::WriteStatus st = dispatcher_->NextWrite(*s, heartbeat, &buf);
+          if (st == Dispatcher::WriteStatus::kIdle) AppendSseComment("", &buf);
+          if (!buf.empty() && !sink.write(buf.data(), buf.size())) {
+            return false;
+          }
+          if (st == Dispatcher::WriteStatus::kClosed) {
+            sink.done();
+            return true;
+          }
+        }
+      },
+      [this, s](bool /*success*/) { dispatcher_->StreamEnded(*s); });
+}
+
+void HttpService::HandleReplies(const httplib::Request& req,
+                                httplib::Response& res) {
+  const std::string client_id = req.matches[1];
+  absl::Status valid = ValidateClientId(client_id);
+  if (!valid.ok()) return SetError(res, valid);
+  if (!AuthorizeClient(req, client_id, res)) return;
+  std::vector<ReplyEnvelope> replies;
+  bool is_batch = false;
+  absl::Status parsed = ParseReplies(req.body, &replies, &is_batch);
+  if (!parsed.ok()) return SetError(res, parsed);
+  if (!is_batch) {
+    absl::Status s = dispatcher_->DeliverReply(client_id, std::move(replies[0]));
+    if (!s.ok()) return SetError(res, s);
+    res.status = 204;
+    return;
+  }
+  std::string body = "[";
+  for (size_t i = 0; i < replies.size(); ++i) {
+    std::string call_id = replies[i].call_id;
+    absl::Status s = dispatcher_->DeliverReply(client_id, std::move(replies[i]));
+    if (i > 0) body.push_back(',');
+    body.append("{\"call_id\":");
+    json::AppendQuoted(call_id, &body);
+    absl::StrAppend(&body, ",\"status\":", s.ok() ? 200 : HttpStatusForCode(s.code()));
+    if (!s.ok()) {
+      absl::StrAppend(&body, ",\"code\":\"", StatusCodeName(s.code()),
+                      "\",\"message\":");
+      json::AppendQuoted(s.message(), &body);
+    }
+    body.push_back('}');
+  }
+  body.push_back(']');
+  res.set_content(body, kJson);
+}
+
+void HttpService::HandleCall(const httplib::Request& req,
+                             httplib::Response& res) {
+  if (!AuthorizeAdmin(req, res)) return;
+  const std::string client_id = req.matches[1];
+  const std::string method = req.matches[2];
+  absl::Status valid = ValidateClientId(client_id);
+  if (valid.ok()) valid = ValidateMethodName(method);
+  CallOptions call_options;
+  if (valid.ok()) valid = ParseCallQuery(req, options_, &call_options);
+  if (!valid.ok()) return SetError(res, valid);
+  CallResult result =
+      dispatcher_->CallAndWait(client_id, method, req.body, call_options);
+  if (!result.ok()) return SetError(res, result.status());
+  res.set_content(*std::move(result), kJson);
+}
+
+void HttpService::HandleClients(const httplib::Request& req,
+                                httplib::Response& res) {
+  if (!AuthorizeAdmin(req, res)) return;
+  std::string body = "{\"clients\":[";
+  bool first = true;
+  for (const ClientInfo& c : dispatcher_->ListClients()) {
+    if (!first) body.push_back(',');
+    first = false;
+    body.append("{\"client_id\":");
+    json::AppendQuoted(c.client_id, &body);
+    absl::StrAppend(&body, ",\"state\":\"", c.state, "\",\"pending\":",
+                    c.pending, ",\"calls_sent\":", c.calls_sent,
+                    ",\"calls_answered\":", c.calls_answered,
+                    ",\"calls_failed\":", c.calls_failed,
+                    ",\"streams_opened\":", c.streams_opened, "}");
+  }
+  body.append("]}");
+  res.set_content(body, kJson);
+}
+
+absl::StatusOr<int> HttpService::Start(absl::string_view host, int port) {
+  if (started_) return absl::FailedPreconditionError("already started");
+  if (!IsLoopback(host) && !options_.allow_insecure_non_loopback &&
+      (options_.client_tokens.empty() || options_.admin_token.empty())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to listen on ", host,
+        " without client tokens and an admin token; configure both, or allow "
+        "insecure non-loopback listening explicitly"));
+  }
+  std::string h(host);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  int bound = port == 0 ? http_.bind_to_any_port(h) : (http_.bind_to_port(h, port) ? port : -1);
+  if (bound <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", host, ":", port));
+  }
+  // httplib listens with a backlog of 5, which drops connection bursts.
+  if (listen_fd_ >= 0) ::listen(listen_fd_, options_.listen_backlog);
+  started_ = true;
+  listen_thread_ = std::thread([this] { http_.listen_after_bind(); });
+  timer_thread_ = std::thread([this] { dispatcher_->RunTimer(); });
+  // No wait for the accept loop: the socket already listens, so connections
+  // made now queue in the backlog.
+  return bound;
+}
+
+void HttpService::Stop() {
+  if (!started_) return;
+  started_ = false;
+  dispatcher_->Shutdown();  // ends stream writers and the timer loop
+  http_.stop();
+  if (listen_thread_.joinable()) listen_thread_.join();
+  if (timer_thread_.joinable()) timer_thread_.join();
+}
+
+}  // namespace sserpc::server_internal

@@ -1,0 +1,54 @@
+#ifndef SSERPC_SERVER_HTTP_SERVICE_H_
+#define SSERPC_SERVER_HTTP_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <httplib.h>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/dispatcher.h"
+#include "server/options.h"
+
+namespace sserpc::server_internal {
+
+// The HTTP face of the protocol (docs/PROTOCOL.md): routes, authentication,
+// request validation, and the SSE writer loop. Everything stateful is in the
+// Dispatcher. Owns the cpp-httplib server, its threads and the timer thread.
+class HttpService {
+ public:
+  // `dispatcher` must outlive this object.
+  HttpService(const ServerOptions& options, Dispatcher* dispatcher);
+  ~HttpService();
+
+  absl::StatusOr<int> Start(absl::string_view host, int port);
+  // Stops accepting, ends streams (the dispatcher must already be shut
+  // down), and joins every thread.
+  void Stop();
+
+ private:
+  void Route();
+  void HandleEvents(const httplib::Request& req, httplib::Response& res);
+  void HandleReplies(const httplib::Request& req, httplib::Response& res);
+  void HandleCall(const httplib::Request& req, httplib::Response& res);
+  void HandleClients(const httplib::Request& req, httplib::Response& res);
+  // Checks the bearer token for `client_id`; fills `res` on failure.
+  bool AuthorizeClient(const httplib::Request& req, absl::string_view client_id,
+                       httplib::Response& res) const;
+  bool AuthorizeAdmin(const httplib::Request& req,
+                      httplib::Response& res) const;
+
+  const ServerOptions& options_;
+  Dispatcher* const dispatcher_;
+  httplib::Server http_;
+  int listen_fd_ = -1;
+  std::thread listen_thread_;
+  std::thread timer_thread_;
+  bool started_ = false;
+};
+
+}  // namespace sserpc::server_internal
+
+#endif  // SSERPC_SERVER_HTTP_SERVICE_H_

@@ -1,0 +1,61 @@
+#ifndef SSERPC_SERVER_OPTIONS_H_
+#define SSERPC_SERVER_OPTIONS_H_
+
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace sserpc {
+
+class Clock;
+
+// Everything a server can be told. The defaults are the documented ones
+// (docs/PROTOCOL.md, "Limits and defaults").
+struct ServerOptions {
+  // The stream is never silent longer than this: a comment line is written.
+  absl::Duration heartbeat = absl::Seconds(15);
+  // Sent as `retry:` at the start of every stream.
+  absl::Duration retry_hint = absl::Seconds(1);
+  // How long a disconnected client's calls wait for it to come back before
+  // they fail UNAVAILABLE.
+  absl::Duration resume_grace = absl::Seconds(30);
+  // Timeout used when a call gives none (calls endpoint without timeout_ms).
+  absl::Duration default_timeout = absl::Seconds(30);
+  // Longest timeout a call may ask for; longer ones are clamped.
+  absl::Duration max_timeout = absl::Hours(24);
+
+  // Bytes of events queued for one stream before the client is considered not
+  // to be reading: it is cut off and its calls fail RESOURCE_EXHAUSTED.
+  size_t max_outbox_bytes = 16 << 20;
+  // Calls waiting for one client's answer; one more fails RESOURCE_EXHAUSTED.
+  size_t max_pending_per_client = 4096;
+  // Calls waiting in the whole server.
+  size_t max_pending_total = 1 << 20;
+  // Largest request payload, reply body and calls-endpoint body (HTTP 413).
+  size_t max_body_bytes = 4 << 20;
+  // Cancels remembered for a disconnected client (oldest dropped first).
+  size_t max_retained_cancels = 1024;
+
+  // Client id -> bearer token. When not empty, every stream and replies
+  // request must carry its client's token, and unknown clients are refused.
+  std::map<std::string, std::string> client_tokens;
+  // When not empty, the calls endpoint and the client list need this token.
+  std::string admin_token;
+  // Without tokens the server only listens on loopback unless this is set.
+  bool allow_insecure_non_loopback = false;
+
+  // HTTP tuning (cpp-httplib).
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
+  absl::Duration read_timeout = absl::Seconds(5);
+  absl::Duration write_timeout = absl::Seconds(5);
+  int listen_backlog = 4096;
+
+  // Time source; nullptr means the real clock. Must outlive the server.
+  Clock* clock = nullptr;
+};
+
+}  // namespace sserpc
+
+#endif  // SSERPC_SERVER_OPTIONS_H_

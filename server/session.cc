@@ -1,0 +1,80 @@
+#include "server/session.h"
+
+namespace sserpc::server_internal {
+
+size_t OutboxItem::bytes() const {
+  // Fixed overhead stands for the event's framing.
+  constexpr size_t kFraming = 96;
+  if (request != nullptr) {
+    return kFraming + request->call_id.size() + request->method.size() +
+           request->payload.size();
+  }
+  return kFraming + cancel_call_id.size();
+}
+
+bool Session::Push(OutboxItem item, size_t max_bytes) {
+  size_t b = item.bytes();
+  if (outbox_bytes_ + b > max_bytes) return false;
+  outbox_bytes_ += b;
+  outbox_.push_back(std::move(item));
+  return true;
+}
+
+void Session::PushCancel(std::string call_id, absl::StatusCode code,
+                         size_t max_retained) {
+  OutboxItem item;
+  item.cancel_call_id = std::move(call_id);
+  item.cancel_code = code;
+  if (state != SessionState::kConnected) {
+    size_t cancels = 0;
+    for (const OutboxItem& o : outbox_) cancels += o.is_request() ? 0 : 1;
+    while (cancels >= max_retained && !outbox_.empty()) {
+      outbox_bytes_ -= outbox_.front().bytes();
+      outbox_.pop_front();
+      --cancels;
+    }
+    if (max_retained == 0) return;
+  }
+  outbox_bytes_ += item.bytes();
+  outbox_.push_back(std::move(item));
+}
+
+std::vector<std::string> Session::PendingCallIds() const {
+  std::vector<std::string> ids;
+  ids.reserve(pending_.size());
+  for (const auto& entry : pending_) ids.push_back(entry.second->call_id);
+  return ids;
+}
+
+std::deque<OutboxItem> Session::TakeOutbox() {
+  std::deque<OutboxItem> out;
+  out.swap(outbox_);
+  outbox_bytes_ = 0;
+  return out;
+}
+
+void Session::DropQueuedRequests() {
+  std::deque<OutboxItem> kept;
+  size_t bytes = 0;
+  for (OutboxItem& o : outbox_) {
+    if (o.is_request()) continue;
+    bytes += o.bytes();
+    kept.push_back(std::move(o));
+  }
+  outbox_.swap(kept);
+  outbox_bytes_ = bytes;
+}
+
+void Session::QueueResume(std::optional<uint64_t> last_event_id) {
+  auto it = last_event_id.has_value() ? pending_.upper_bound(*last_event_id)
+                                      : pending_.begin();
+  for (; it != pending_.end(); ++it) {
+    OutboxItem item;
+    item.event_id = it->first;
+    item.request = it->second;
+    outbox_bytes_ += item.bytes();
+    outbox_.push_back(std::move(item));
+  }
+}
+
+}  // namespace sserpc::server_internal

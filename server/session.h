@@ -1,0 +1,123 @@
+#ifndef SSERPC_SERVER_SESSION_H_
+#define SSERPC_SERVER_SESSION_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace sserpc::server_internal {
+
+// A request as it goes down the stream. Immutable once built, shared by the
+// call table and every outbox that carries it (a request is resent on resume).
+struct OutgoingRequest {
+  std::string call_id;
+  std::string method;
+  std::string payload;  // valid JSON
+  absl::Time deadline;
+};
+
+// One event waiting in a session's outbox: a request, or a cancel.
+struct OutboxItem {
+  uint64_t event_id = 0;                            // requests only
+  std::shared_ptr<const OutgoingRequest> request;  // null for a cancel
+  std::string cancel_call_id;
+  absl::StatusCode cancel_code = absl::StatusCode::kCancelled;
+
+  bool is_request() const { return request != nullptr; }
+  // What the item costs against the outbox limit.
+  size_t bytes() const;
+};
+
+// One SSE connection. Shared between the session (while it is the current
+// stream) and the thread writing it, which keeps it alive until it returns.
+// Every field is guarded by the dispatcher's mutex.
+struct StreamState {
+  std::string client_id;
+  uint64_t generation = 0;
+  bool closed = false;
+  // Why the server ended the stream; sent as `event: close` when not OK.
+  absl::Status close_reason;
+  std::string preamble;  // `retry:` and `event: session`, written first
+  absl::CondVar wake;    // signalled when there is something to write
+};
+
+enum class SessionState {
+  kConnected,  // a stream is open
+  kGrace,      // stream lost recently; calls wait for the client to resume
+  kAbsent,     // not connected, not resumable; only wait-for-client calls
+};
+
+// What the server keeps for one client id. Plain data with the outbox and
+// resume rules; the dispatcher's mutex guards every instance.
+class Session {
+ public:
+  Session(std::string client_id, uint64_t first_event_id)
+      : client_id_(std::move(client_id)), next_event_id_(first_event_id) {}
+
+  const std::string& client_id() const { return client_id_; }
+
+  SessionState state = SessionState::kAbsent;
+  std::shared_ptr<StreamState> stream;  // non-null iff kConnected
+  uint64_t disconnect_stamp = 0;        // bumped on every stream loss
+  absl::Time connected_since;
+
+  // Counters for the client list.
+  uint64_t calls_sent = 0;
+  uint64_t calls_answered = 0;
+  uint64_t calls_failed = 0;
+  uint64_t streams_opened = 0;
+
+  // Event ids are strictly increasing for the session's whole life.
+  uint64_t NextEventId() { return next_event_id_++; }
+
+  // Requests still waiting for this client's answer, by event id.
+  void AddPending(uint64_t event_id,
+                  std::shared_ptr<const OutgoingRequest> request) {
+    pending_.emplace(event_id, std::move(request));
+  }
+  void RemovePending(uint64_t event_id) { pending_.erase(event_id); }
+  size_t pending_count() const { return pending_.size(); }
+  std::vector<std::string> PendingCallIds() const;
+
+  // Queues an event for the current stream. Returns false, changing nothing,
+  // if the outbox would then hold more than `max_bytes`.
+  bool Push(OutboxItem item, size_t max_bytes);
+
+  // Queues a cancel. While no stream is open the cancel is kept for the next
+  // one; at most `max_retained` are kept, the oldest dropped first.
+  void PushCancel(std::string call_id, absl::StatusCode code,
+                  size_t max_retained);
+
+  // Everything queued, in order; the outbox is left empty.
+  std::deque<OutboxItem> TakeOutbox();
+  bool outbox_empty() const { return outbox_.empty(); }
+  size_t outbox_bytes() const { return outbox_bytes_; }
+
+  // The stream is gone: queued requests are dropped (they stay pending and
+  // are resent on resume); queued cancels are kept.
+  void DropQueuedRequests();
+
+  // A new stream opened: queues every pending request with event id greater
+  // than `last_event_id` (all of them when absent), oldest first, after the
+  // retained cancels. Ignores the outbox limit: what is resent was accepted.
+  void QueueResume(std::optional<uint64_t> last_event_id);
+
+ private:
+  const std::string client_id_;
+  uint64_t next_event_id_;
+  std::map<uint64_t, std::shared_ptr<const OutgoingRequest>> pending_;
+  std::deque<OutboxItem> outbox_;
+  size_t outbox_bytes_ = 0;
+};
+
+}  // namespace sserpc::server_internal
+
+#endif  // SSERPC_SERVER_SESSION_H_
