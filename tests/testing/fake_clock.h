@@ -1,0 +1,31 @@
+#ifndef SSERPC_TESTS_TESTING_FAKE_CLOCK_H_
+#define SSERPC_TESTS_TESTING_FAKE_CLOCK_H_
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "proto/clock.h"
+
+namespace sserpc::testing {
+
+// A clock that moves only when the test says so.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1700000000))
+      : now_(start) {}
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void Advance(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    now_ += d;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_;
+};
+
+}  // namespace sserpc::testing
+
+#endif  // SSERPC_TESTS_TESTING_FAKE_CLOCK_H_
