@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 
@@ -133,7 +134,7 @@ void HttpService::Route() {
              [this](const httplib::Request& req, httplib::Response& res) {
                HandleReplies(req, res);
              });
-  http_.Post(R"(/sserpc/v1/clients/([^/]*)/calls/(.*))",
+  http_.Post(R"(/sserpc/v1/clients/([^/]*)/calls/([\s\S]*))",
              [this](const httplib::Request& req, httplib::Response& res) {
                HandleCall(req, res);
              });
@@ -188,19 +189,33 @@ void HttpService::HandleEvents(const httplib::Request& req,
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   const absl::Duration heartbeat = options_.heartbeat;
+  const absl::Duration check = std::min(options_.liveness_check, heartbeat);
   std::shared_ptr<StreamState> s = *std::move(stream);
   // Exactly "text/event-stream": with parameters, httplib would compress the
   // stream for gzip-accepting clients and never flush it.
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, s, heartbeat](size_t, httplib::DataSink& sink) {
+      [this, s, heartbeat, check](size_t, httplib::DataSink& sink) {
         std::string buf;
+        absl::Time last_write = absl::Now();
         while (true) {
           buf.clear();
-          Dispatcher::WriteStatus st = dispatcher_->NextWrite(*s, heartbeat, &buf);
-          if (st == Dispatcher::WriteStatus::kIdle) AppendSseComment("", &buf);
-          if (!buf.empty() && !sink.write(buf.data(), buf.size())) {
-            return false;
+          absl::Duration quiet = absl::Now() - last_write;
+          absl::Duration wait =
+              std::max(absl::ZeroDuration(), std::min(check, heartbeat - quiet));
+          Dispatcher::WriteStatus st = dispatcher_->NextWrite(*s, wait, &buf);
+          if (st == Dispatcher::WriteStatus::kIdle) {
+            if (absl::Now() - last_write >= heartbeat) {
+              AppendSseComment("", &buf);
+            } else if (!sink.is_writable()) {
+              // The peer closed the connection. httplib notices a closed
+              // peer only when writing or when asked, so an idle stream asks.
+              return false;
+            }
+          }
+          if (!buf.empty()) {
+            if (!sink.write(buf.data(), buf.size())) return false;
+            last_write = absl::Now();
           }
           if (st == Dispatcher::WriteStatus::kClosed) {
             sink.done();

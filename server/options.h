@@ -16,6 +16,11 @@ class Clock;
 struct ServerOptions {
   // The stream is never silent longer than this: a comment line is written.
   absl::Duration heartbeat = absl::Seconds(15);
+  // How often an idle stream checks that its client is still there; a
+  // closed connection is noticed within this time (one that vanished
+  // without closing is noticed when a write fails, at the latest at the
+  // next heartbeat plus the write timeout).
+  absl::Duration liveness_check = absl::Seconds(1);
   // Sent as `retry:` at the start of every stream.
   absl::Duration retry_hint = absl::Seconds(1);
   // How long a disconnected client's calls wait for it to come back before

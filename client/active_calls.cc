@@ -1,0 +1,120 @@
+#include "client/active_calls.h"
+
+#include <vector>
+
+namespace sserpc::client_internal {
+
+ActiveCalls::ActiveCalls(size_t dedup_window, Clock* clock)
+    : window_(dedup_window == 0 ? 1 : dedup_window), clock_(clock) {}
+
+ActiveCalls::~ActiveCalls() { StopTimer(); }
+
+std::shared_ptr<Cancellation> ActiveCalls::Begin(const std::string& call_id,
+                                                 absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  if (running_.contains(call_id) || recent_set_.contains(call_id)) {
+    return nullptr;
+  }
+  auto cancellation = std::make_shared<Cancellation>();
+  const bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
+  auto handle = deadlines_.emplace(deadline, call_id);
+  running_.emplace(call_id, Entry{cancellation, handle});
+  if (earliest) timer_wake_.Signal();
+  return cancellation;
+}
+
+void ActiveCalls::RememberLocked(const std::string& call_id) {
+  if (!recent_set_.insert(call_id).second) return;
+  recent_.push_back(call_id);
+  while (recent_.size() > window_) {
+    recent_set_.erase(recent_.front());
+    recent_.pop_front();
+  }
+}
+
+void ActiveCalls::End(const std::string& call_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = running_.find(call_id);
+  if (it != running_.end()) {
+    deadlines_.erase(it->second.deadline);
+    running_.erase(it);
+  }
+  RememberLocked(call_id);
+}
+
+void ActiveCalls::Cancel(const std::string& call_id, absl::Status why) {
+  std::shared_ptr<Cancellation> target;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = running_.find(call_id);
+    if (it == running_.end()) {
+      RememberLocked(call_id);
+      return;
+    }
+    target = it->second.cancellation;
+  }
+  target->Cancel(std::move(why));
+}
+
+void ActiveCalls::CancelAll(absl::Status why) {
+  std::vector<std::shared_ptr<Cancellation>> targets;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& entry : running_) targets.push_back(entry.second.cancellation);
+  }
+  for (auto& t : targets) t->Cancel(why);
+}
+
+void ActiveCalls::ExpireDue() {
+  std::vector<std::shared_ptr<Cancellation>> targets;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    for (auto it = deadlines_.begin();
+         it != deadlines_.end() && it->first <= now; ++it) {
+      auto r = running_.find(it->second);
+      if (r != running_.end()) targets.push_back(r->second.cancellation);
+    }
+  }
+  for (auto& t : targets) t->Cancel(absl::DeadlineExceededError("deadline exceeded"));
+}
+
+void ActiveCalls::StartTimer() {
+  timer_ = std::thread([this] {
+    absl::MutexLock lock(&mu_);
+    while (!timer_stop_) {
+      const absl::Time now = clock_->Now();
+      // Calls past their deadline stay in deadlines_ until End(): skip them.
+      auto it = deadlines_.begin();
+      while (it != deadlines_.end() && it->first <= now &&
+             running_.at(it->second).cancellation->IsCancelled()) {
+        ++it;
+      }
+      if (it != deadlines_.end() && it->first <= now) {
+        mu_.Unlock();
+        ExpireDue();
+        mu_.Lock();
+        continue;
+      }
+      absl::Duration wait = it == deadlines_.end() ? absl::InfiniteDuration()
+                                                   : it->first - now;
+      timer_wake_.WaitWithTimeout(&mu_, wait);
+    }
+  });
+}
+
+void ActiveCalls::StopTimer() {
+  {
+    absl::MutexLock lock(&mu_);
+    timer_stop_ = true;
+    timer_wake_.Signal();
+  }
+  if (timer_.joinable()) timer_.join();
+}
+
+size_t ActiveCalls::running() const {
+  absl::MutexLock lock(&mu_);
+  return running_.size();
+}
+
+}  // namespace sserpc::client_internal

@@ -1,0 +1,72 @@
+#ifndef SSERPC_CLIENT_ACTIVE_CALLS_H_
+#define SSERPC_CLIENT_ACTIVE_CALLS_H_
+
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "proto/cancellation.h"
+#include "proto/clock.h"
+
+namespace sserpc::client_internal {
+
+// The calls this client is running, their deadlines, and the ids of calls
+// that ended recently (so a redelivered request is not run twice). Cancels
+// the call's Cancellation at its deadline or on the server's cancel event.
+// Cancellation callbacks never run under this object's lock. Thread-safe.
+class ActiveCalls {
+ public:
+  ActiveCalls(size_t dedup_window, Clock* clock);
+  ~ActiveCalls();  // StopTimer()
+
+  // Registers a call. nullptr if the id is running or ended recently: a
+  // redelivery, to be ignored.
+  std::shared_ptr<Cancellation> Begin(const std::string& call_id,
+                                      absl::Time deadline);
+  // The call's handler finished; the id is remembered for the window.
+  void End(const std::string& call_id);
+  // The server said the call is over. For an id not seen yet, the id is
+  // remembered, so a request for it arriving later is not run.
+  void Cancel(const std::string& call_id, absl::Status why);
+  void CancelAll(absl::Status why);
+
+  // Cancels, with DEADLINE_EXCEEDED, every call whose deadline has passed.
+  void ExpireDue();
+  // Runs ExpireDue() as real time passes, on a thread, until StopTimer().
+  void StartTimer();
+  void StopTimer();
+
+  size_t running() const;
+
+ private:
+  struct Entry {
+    std::shared_ptr<Cancellation> cancellation;
+    std::multimap<absl::Time, std::string>::iterator deadline;
+  };
+  void RememberLocked(const std::string& call_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const size_t window_;
+  Clock* const clock_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Entry> running_ ABSL_GUARDED_BY(mu_);
+  std::multimap<absl::Time, std::string> deadlines_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> recent_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> recent_set_ ABSL_GUARDED_BY(mu_);
+  bool timer_stop_ ABSL_GUARDED_BY(mu_) = false;
+  absl::CondVar timer_wake_;
+  std::thread timer_;
+};
+
+}  // namespace sserpc::client_internal
+
+#endif  // SSERPC_CLIENT_ACTIVE_CALLS_H_

@@ -1,0 +1,256 @@
+#include "client/client.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+#include "client/active_calls.h"
+#include "client/event_stream.h"
+#include "client/reply_sender.h"
+#include "client/server_url.h"
+#include "client/worker_pool.h"
+#include "proto/clock.h"
+#include "proto/envelope.h"
+#include "proto/ids.h"
+#include "proto/json.h"
+#include "proto/log.h"
+#include "proto/sse.h"
+
+namespace sserpc {
+namespace {
+
+Clock* ClockOf(const ClientOptions& o) {
+  return o.clock != nullptr ? o.clock : Clock::Real();
+}
+
+}  // namespace
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {}
+
+Client::~Client() { Stop(absl::ZeroDuration()); }
+
+absl::Status Client::Register(absl::string_view method, Handler handler) {
+  absl::Status valid = ValidateMethodName(method);
+  if (!valid.ok()) return valid;
+  if (!handler) return absl::InvalidArgumentError("handler is empty");
+  absl::MutexLock lock(&mu_);
+  if (started_) {
+    return absl::FailedPreconditionError("Register() must precede Start()");
+  }
+  if (!handlers_.emplace(std::string(method), std::move(handler)).second) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("a handler for ", method, " is registered already"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Client::Start() {
+  absl::Status valid = ValidateClientId(options_.client_id);
+  if (!valid.ok()) return valid;
+  absl::StatusOr<client_internal::ServerUrl> url =
+      client_internal::ParseServerUrl(options_.server_url);
+  if (!url.ok()) return url.status();
+  {
+    absl::MutexLock lock(&mu_);
+    if (started_) return absl::FailedPreconditionError("already started");
+    started_ = true;
+  }
+  Clock* clock = ClockOf(options_);
+  active_ = std::make_unique<client_internal::ActiveCalls>(
+      options_.dedup_window, clock);
+  active_->StartTimer();
+  pool_ = std::make_unique<client_internal::WorkerPool>(
+      options_.max_concurrent_calls, options_.max_queued_calls);
+  sender_ = std::make_unique<client_internal::ReplySender>(options_, *url, clock);
+  stream_ = std::make_unique<client_internal::EventStream>(
+      options_, *url, [this](const SseEvent& e) { OnEvent(e); },
+      [this] {
+        absl::MutexLock lock(&mu_);
+        connected_ = false;
+      });
+  stream_->Start();
+  return absl::OkStatus();
+}
+
+bool Client::WaitUntilConnected(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(
+      absl::Condition(
+          +[](Client* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+            return c->connected_;
+          },
+          this),
+      timeout);
+}
+
+bool Client::connected() const {
+  absl::MutexLock lock(&mu_);
+  return connected_;
+}
+
+absl::Status Client::status() const {
+  absl::Status stream_status =
+      stream_ != nullptr ? stream_->status() : absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  return status_.ok() ? stream_status : status_;
+}
+
+Client::Stats Client::stats() const {
+  Stats s;
+  {
+    absl::MutexLock lock(&mu_);
+    s = stats_;
+  }
+  if (sender_ != nullptr) {
+    client_internal::ReplySender::Stats r = sender_->stats();
+    s.answers_sent = r.delivered;
+    s.answer_retries = r.retried;
+  }
+  return s;
+}
+
+void Client::Stop(absl::Duration drain) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+  }
+  const absl::Time drain_until = ClockOf(options_)->Now() + drain;
+  sender_->StopBy(drain_until);
+  stream_->Stop();
+  active_->CancelAll(absl::UnavailableError("client is stopping"));
+  pool_->Shutdown();
+  sender_->Stop(std::max(absl::ZeroDuration(),
+                         drain_until - ClockOf(options_)->Now()));
+  active_->StopTimer();
+  absl::MutexLock lock(&mu_);
+  connected_ = false;
+}
+
+void Client::OnEvent(const SseEvent& event) {
+  if (event.event == "request") {
+    OnRequest(event.data);
+  } else if (event.event == "cancel") {
+    absl::StatusOr<CancelEnvelope> c = ParseCancelData(event.data);
+    if (!c.ok()) {
+      SSERPC_LOG(kWarn, "ignoring malformed cancel event: ", c.status().message());
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.cancels;
+    }
+    active_->Cancel(c->call_id,
+                    absl::Status(c->code, "call ended by the server"));
+  } else if (event.event == "session") {
+    absl::StatusOr<SessionEnvelope> s = ParseSessionData(event.data);
+    if (!s.ok()) {
+      SSERPC_LOG(kWarn, "malformed session event: ", s.status().message());
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    connected_ = true;
+    ++stats_.streams_opened;
+  } else if (event.event == "close") {
+    absl::Status why = ParseErrorBody(event.data, absl::StatusCode::kUnavailable);
+    SSERPC_LOG(kInfo, "client ", options_.client_id,
+               ": server ended the stream: ", why.ToString());
+    if (why.code() == absl::StatusCode::kAborted) {
+      // Another stream for this id took over; reconnecting would steal it back.
+      stream_->GiveUp(why);
+    }
+  }
+  // Other event types are ignored, so the protocol can grow.
+}
+
+void Client::OnRequest(absl::string_view data) {
+  absl::StatusOr<RequestEnvelope> parsed = ParseRequestData(data);
+  if (!parsed.ok()) {
+    SSERPC_LOG(kWarn, "ignoring malformed request event: ",
+               parsed.status().message());
+    return;
+  }
+  RequestEnvelope req = *std::move(parsed);
+  Clock* clock = ClockOf(options_);
+  const absl::Time deadline =
+      clock->Now() + absl::Milliseconds(std::max<int64_t>(req.timeout_ms, 0));
+  std::shared_ptr<Cancellation> cancellation =
+      active_->Begin(req.call_id, deadline);
+  {
+    absl::MutexLock lock(&mu_);
+    ++(cancellation == nullptr ? stats_.duplicates : stats_.requests);
+  }
+  if (cancellation == nullptr) return;  // redelivered; already run or running
+
+  auto handler = handlers_.find(req.method);
+  if (handler == handlers_.end()) {
+    active_->End(req.call_id);
+    Answer(req.call_id,
+           absl::UnimplementedError(absl::StrCat(
+               "client ", options_.client_id, " has no handler for ",
+               req.method)),
+           deadline);
+    return;
+  }
+  const Handler* h = &handler->second;
+  std::string call_id = req.call_id;
+  bool queued = pool_->Submit([this, h, req = std::move(req), deadline,
+                               cancellation]() mutable {
+    absl::StatusOr<std::string> result;
+    if (cancellation->IsCancelled()) {
+      result = cancellation->status();
+    } else {
+      CallContext ctx(req.call_id, req.method, options_.client_id, deadline,
+                      cancellation.get());
+      try {
+        result = (*h)(ctx, req.payload);
+      } catch (const std::exception& e) {
+        result = absl::InternalError(
+            absl::StrCat("handler threw an exception: ", e.what()));
+      } catch (...) {
+        result = absl::InternalError("handler threw an exception");
+      }
+    }
+    active_->End(req.call_id);
+    bool stopping;
+    {
+      absl::MutexLock lock(&mu_);
+      stopping = stopping_;
+    }
+    // Cancelled by the server or the deadline: nobody waits for an answer.
+    if (cancellation->IsCancelled() && !stopping) return;
+    Answer(std::move(req.call_id), std::move(result), deadline);
+  });
+  if (!queued) {
+    active_->End(call_id);
+    Answer(call_id,
+           absl::ResourceExhaustedError(absl::StrCat(
+               "client ", options_.client_id, " is running too many calls")),
+           deadline);
+  }
+}
+
+void Client::Answer(std::string call_id, absl::StatusOr<std::string> result,
+                    absl::Time deadline) {
+  ReplyEnvelope reply;
+  reply.call_id = std::move(call_id);
+  if (result.ok()) {
+    reply.payload = *std::move(result);
+    if (reply.payload.empty()) reply.payload = "{}";
+    absl::Status valid = json::Validate(reply.payload);
+    if (!valid.ok()) {
+      reply.payload.clear();
+      reply.error = absl::InternalError(absl::StrCat(
+          "handler returned invalid JSON: ", valid.message()));
+    } else if (reply.payload.size() > options_.max_message_bytes) {
+      reply.payload.clear();
+      reply.error = absl::ResourceExhaustedError(
+          absl::StrCat("answer exceeds ", options_.max_message_bytes, " bytes"));
+    }
+  } else {
+    reply.error = result.status();
+  }
+  sender_->Send(std::move(reply), deadline);
+}
+
+}  // namespace sserpc

@@ -1,0 +1,100 @@
+#ifndef SSERPC_CLIENT_CLIENT_H_
+#define SSERPC_CLIENT_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/call_context.h"
+#include "client/options.h"
+
+namespace sserpc {
+
+namespace client_internal {
+class ActiveCalls;
+class EventStream;
+class ReplySender;
+class WorkerPool;
+}  // namespace client_internal
+struct SseEvent;
+
+// An sserpc client: holds one stream to the server, runs the handlers the
+// server calls, and posts their answers.
+//
+//   sserpc::Client client({.server_url = "http://127.0.0.1:8080",
+//                          .client_id = "laptop-1"});
+//   client.Register("demo.Greeter/SayHello",
+//                   [](sserpc::CallContext&, absl::string_view req) {
+//                     return absl::StatusOr<std::string>(R"({"message":"hi"})");
+//                   });
+//   client.Start();
+//
+// Register() before Start(). All other methods are thread-safe. Destroying
+// the client stops it.
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // INVALID_ARGUMENT for a malformed method name, ALREADY_EXISTS for a
+  // second handler, FAILED_PRECONDITION after Start().
+  absl::Status Register(absl::string_view method, Handler handler);
+
+  // Validates the options and starts connecting in the background.
+  absl::Status Start();
+
+  // Waits until a stream is open (its session event arrived).
+  bool WaitUntilConnected(absl::Duration timeout);
+  bool connected() const;
+
+  // Stops reading the stream, cancels running handlers (their contexts say
+  // UNAVAILABLE), waits for them, and gives their answers up to `drain` to
+  // reach the server. Idempotent.
+  void Stop(absl::Duration drain = absl::Seconds(2));
+
+  // Why the client stopped on its own (refused by the server, or another
+  // stream for this client id took over); OK otherwise.
+  absl::Status status() const;
+
+  struct Stats {
+    uint64_t streams_opened = 0;
+    uint64_t requests = 0;      // request events handled
+    uint64_t duplicates = 0;    // redeliveries ignored
+    uint64_t cancels = 0;       // cancel events received
+    uint64_t answers_sent = 0;  // accepted by the server
+    uint64_t answer_retries = 0;
+  };
+  Stats stats() const;
+
+ private:
+  void OnEvent(const SseEvent& event);
+  void OnRequest(absl::string_view data);
+  // Queues the answer of a call (REQUIRES: the call was Begin()-ed and ended).
+  void Answer(std::string call_id, absl::StatusOr<std::string> result,
+              absl::Time deadline);
+
+  const ClientOptions options_;
+  absl::flat_hash_map<std::string, Handler> handlers_;  // frozen by Start()
+  std::unique_ptr<client_internal::ActiveCalls> active_;
+  std::unique_ptr<client_internal::WorkerPool> pool_;
+  std::unique_ptr<client_internal::ReplySender> sender_;
+  std::unique_ptr<client_internal::EventStream> stream_;
+
+  mutable absl::Mutex mu_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool connected_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sserpc
+
+#endif  // SSERPC_CLIENT_CLIENT_H_

@@ -1,0 +1,146 @@
+#include "client/event_stream.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "proto/envelope.h"
+#include "proto/log.h"
+#include "proto/status_codes.h"
+
+namespace sserpc::client_internal {
+
+EventStream::EventStream(const ClientOptions& options, ServerUrl url,
+                         OnEvent on_event, OnDisconnect on_disconnect)
+    : options_(options),
+      url_(std::move(url)),
+      path_(absl::StrCat(url_.path_prefix, "/sserpc/v1/clients/",
+                         options.client_id, "/events")),
+      on_event_(std::move(on_event)),
+      on_disconnect_(std::move(on_disconnect)),
+      parser_(SseParser::Callbacks{
+                  [this](const SseEvent& e) { on_event_(e); },
+                  [this](int64_t ms) { retry_hint_ = absl::Milliseconds(ms); }},
+              options.max_message_bytes + 4096),
+      retry_hint_(options.reconnect_initial) {}
+
+EventStream::~EventStream() { Stop(); }
+
+void EventStream::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void EventStream::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (current_ != nullptr) current_->stop();
+    wake_.Signal();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void EventStream::GiveUp(absl::Status why) {
+  absl::MutexLock lock(&mu_);
+  if (status_.ok()) status_ = std::move(why);
+}
+
+absl::Status EventStream::status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
+uint64_t EventStream::connects() const {
+  absl::MutexLock lock(&mu_);
+  return connects_;
+}
+
+absl::Duration EventStream::Backoff(absl::Duration base, absl::Duration max,
+                                    int attempt, absl::BitGen& gen) {
+  absl::Duration d = base;
+  for (int i = 0; i < attempt && d < max; ++i) d *= 2;
+  d = std::min(d, max);
+  // Jitter spreads a crowd of clients that lost the server at once.
+  return d / 2 + d / 2 * absl::Uniform(gen, 0.0, 1.0);
+}
+
+void EventStream::Loop() {
+  absl::BitGen gen;
+  int attempt = 0;
+  auto sec = [](absl::Duration d) { return absl::ToInt64Seconds(d); };
+  auto usec = [](absl::Duration d) {
+    return absl::ToInt64Microseconds(d) % 1000000;
+  };
+  while (true) {
+    httplib::Client http(url_.scheme_host_port);
+    http.set_tcp_nodelay(true);
+    http.set_connection_timeout(sec(options_.connect_timeout),
+                                usec(options_.connect_timeout));
+    http.set_read_timeout(sec(options_.stream_read_timeout),
+                          usec(options_.stream_read_timeout));
+    if (!options_.token.empty()) http.set_bearer_token_auth(options_.token);
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_ || !status_.ok()) break;
+      current_ = &http;
+      ++connects_;
+    }
+    httplib::Headers headers = {{"Accept", "text/event-stream"},
+                                {"Cache-Control", "no-cache"}};
+    if (!parser_.last_event_id().empty()) {
+      headers.emplace("Last-Event-ID", parser_.last_event_id());
+    }
+    parser_.Reset();
+    int status = 0;
+    bool got_data = false;
+    absl::Status parse_error;
+    httplib::Result res = http.Get(
+        path_, headers,
+        [&](const httplib::Response& r) {
+          status = r.status;
+          return r.status == 200;
+        },
+        [&](const char* data, size_t len) {
+          got_data = true;
+          parse_error = parser_.Feed(absl::string_view(data, len));
+          if (!parse_error.ok()) return false;
+          absl::MutexLock lock(&mu_);
+          return !stopping_ && status_.ok();
+        });
+    {
+      absl::MutexLock lock(&mu_);
+      current_ = nullptr;
+      if (stopping_) break;
+    }
+    on_disconnect_();
+    if (status == 400 || status == 401 || status == 403) {
+      GiveUp(absl::Status(CodeForHttpStatus(status),
+                          absl::StrCat("server refused the stream with HTTP ",
+                                       status)));
+      SSERPC_LOG(kError, "client ", options_.client_id,
+                 ": server refused the stream with HTTP ", status,
+                 "; not reconnecting");
+      break;
+    }
+    if (!parse_error.ok()) {
+      SSERPC_LOG(kWarn, "client ", options_.client_id, ": ",
+                 parse_error.message(), "; reconnecting");
+    } else if (!res && !got_data) {
+      SSERPC_LOG(kInfo, "client ", options_.client_id, ": stream failed (",
+                 httplib::to_string(res.error()), ")");
+    }
+    // A stream that delivered data was a success: start the backoff over.
+    if (got_data) attempt = 0;
+    absl::Duration delay = Backoff(retry_hint_, options_.reconnect_max,
+                                   attempt, gen);
+    ++attempt;
+    absl::MutexLock lock(&mu_);
+    absl::Time until = absl::Now() + delay;
+    while (!stopping_ && !wake_.WaitWithDeadline(&mu_, until)) {
+    }
+    if (stopping_ || !status_.ok()) break;
+  }
+}
+
+}  // namespace sserpc::client_internal

@@ -1,0 +1,76 @@
+#ifndef SSERPC_CLIENT_EVENT_STREAM_H_
+#define SSERPC_CLIENT_EVENT_STREAM_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "client/options.h"
+#include "client/server_url.h"
+#include "proto/sse.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace sserpc::client_internal {
+
+// Holds the client's SSE stream open: connects, parses events as bytes
+// arrive, and reconnects after any loss with exponential backoff and jitter,
+// starting from the server's `retry:` hint and sending `Last-Event-ID`.
+// Events are handed to `on_event` on the stream's own thread, in order.
+class EventStream {
+ public:
+  using OnEvent = std::function<void(const SseEvent&)>;
+  // Called with false when a connection ends (true is signalled by the
+  // session event, which the owner sees in on_event).
+  using OnDisconnect = std::function<void()>;
+
+  EventStream(const ClientOptions& options, ServerUrl url, OnEvent on_event,
+              OnDisconnect on_disconnect);
+  ~EventStream();  // Stop()
+
+  void Start();
+  // Ends the current connection and stops reconnecting. Idempotent.
+  void Stop();
+  // Stops reconnecting after the current connection, remembering why.
+  void GiveUp(absl::Status why);
+
+  // Why the stream gave up on its own (auth refused, taken over); OK if not.
+  absl::Status status() const;
+  uint64_t connects() const;
+
+  // The delay before reconnect attempt `attempt` (0-based), given the
+  // server's hint: min(max, base * 2^attempt), jittered into [d/2, d].
+  static absl::Duration Backoff(absl::Duration base, absl::Duration max,
+                                int attempt, absl::BitGen& gen);
+
+ private:
+  void Loop();
+
+  const ClientOptions& options_;
+  const ServerUrl url_;
+  const std::string path_;
+  OnEvent on_event_;
+  OnDisconnect on_disconnect_;
+  SseParser parser_;  // stream thread only
+  absl::Duration retry_hint_;  // stream thread only
+
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  uint64_t connects_ ABSL_GUARDED_BY(mu_) = 0;
+  httplib::Client* current_ ABSL_GUARDED_BY(mu_) = nullptr;
+  absl::CondVar wake_;
+  std::thread thread_;
+};
+
+}  // namespace sserpc::client_internal
+
+#endif  // SSERPC_CLIENT_EVENT_STREAM_H_

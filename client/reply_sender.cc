@@ -1,0 +1,192 @@
+#include "client/reply_sender.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "proto/json.h"
+#include "proto/log.h"
+
+namespace sserpc::client_internal {
+namespace {
+
+bool Retryable(int http_status) {
+  return http_status == 429 || http_status == 502 || http_status == 503 ||
+         http_status == 504 || http_status == 500;
+}
+
+}  // namespace
+
+ReplySender::ReplySender(const ClientOptions& options, ServerUrl url,
+                         Clock* clock)
+    : options_(options),
+      url_(std::move(url)),
+      path_(absl::StrCat(url_.path_prefix, "/sserpc/v1/clients/",
+                         options.client_id, "/replies")),
+      clock_(clock) {
+  http_ = std::make_unique<httplib::Client>(url_.scheme_host_port);
+  http_->set_keep_alive(true);
+  http_->set_tcp_nodelay(true);
+  auto sec = [](absl::Duration d) { return absl::ToInt64Seconds(d); };
+  auto usec = [](absl::Duration d) {
+    return absl::ToInt64Microseconds(d) % 1000000;
+  };
+  http_->set_connection_timeout(sec(options.connect_timeout),
+                                usec(options.connect_timeout));
+  http_->set_read_timeout(sec(options.reply_timeout),
+                          usec(options.reply_timeout));
+  http_->set_write_timeout(sec(options.reply_timeout),
+                           usec(options.reply_timeout));
+  if (!options.token.empty()) http_->set_bearer_token_auth(options.token);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+ReplySender::~ReplySender() { Stop(absl::ZeroDuration()); }
+
+void ReplySender::Send(ReplyEnvelope reply, absl::Time give_up_at) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ && clock_->Now() >= stop_by_) {
+    ++stats_.expired;
+    return;
+  }
+  queue_.push_back(Item{std::move(reply), give_up_at});
+  wake_.Signal();
+}
+
+void ReplySender::StopBy(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  if (!stopping_ || deadline < stop_by_) stop_by_ = deadline;
+  stopping_ = true;
+  wake_.Signal();
+}
+
+void ReplySender::Stop(absl::Duration drain) {
+  StopBy(clock_->Now() + drain);
+  if (thread_.joinable()) thread_.join();
+}
+
+ReplySender::Stats ReplySender::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void ReplySender::Loop() {
+  absl::Duration backoff = absl::ZeroDuration();
+  std::deque<Item> retry;
+  while (true) {
+    std::deque<Item> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!retry.empty()) {
+        // Wait out the backoff, but wake for a stop.
+        absl::Time until = absl::Now() + backoff;
+        while (!stopping_ && !wake_.WaitWithDeadline(&mu_, until)) {
+        }
+      }
+      while (queue_.empty() && retry.empty() && !stopping_) wake_.Wait(&mu_);
+      const absl::Time now = clock_->Now();
+      if (stopping_ && now >= stop_by_) {
+        stats_.expired += queue_.size() + retry.size();
+        queue_.clear();
+        return;
+      }
+      if (queue_.empty() && retry.empty()) return;  // stopping, all sent
+      batch.swap(retry);
+      for (Item& i : queue_) batch.push_back(std::move(i));
+      queue_.clear();
+      // Drop what nobody waits for any more.
+      size_t before = batch.size();
+      batch.erase(std::remove_if(batch.begin(), batch.end(),
+                                 [&](const Item& i) { return i.give_up_at <= now; }),
+                  batch.end());
+      stats_.expired += before - batch.size();
+    }
+    // Post in chunks of at most max_batch_bytes.
+    std::deque<Item> failed;
+    while (!batch.empty()) {
+      std::deque<Item> chunk;
+      size_t bytes = 0;
+      while (!batch.empty()) {
+        size_t b = batch.front().reply.payload.size() + 128;
+        if (!chunk.empty() && bytes + b > options_.max_batch_bytes) break;
+        bytes += b;
+        chunk.push_back(std::move(batch.front()));
+        batch.pop_front();
+      }
+      for (Item& i : Post(std::move(chunk))) failed.push_back(std::move(i));
+    }
+    if (failed.empty()) {
+      backoff = absl::ZeroDuration();
+    } else {
+      backoff = backoff == absl::ZeroDuration()
+                    ? options_.reply_retry_initial
+                    : std::min(backoff * 2, options_.reply_retry_max);
+      absl::MutexLock lock(&mu_);
+      stats_.retried += failed.size();
+    }
+    retry.swap(failed);
+  }
+}
+
+std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
+  std::string body;
+  if (batch.size() == 1) {
+    AppendReply(batch.front().reply, &body);
+  } else {
+    body.push_back('[');
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (i > 0) body.push_back(',');
+      AppendReply(batch[i].reply, &body);
+    }
+    body.push_back(']');
+  }
+  httplib::Result res = http_->Post(path_, body, "application/json");
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.posts;
+  }
+  if (!res) {
+    SSERPC_LOG(kInfo, "answer POST failed (", httplib::to_string(res.error()),
+               "); will retry ", batch.size(), " answer(s)");
+    return batch;
+  }
+  const int status = res->status;
+  if (Retryable(status)) return batch;
+  uint64_t delivered = 0;
+  uint64_t refused = 0;
+  if (batch.size() == 1 || status != 200) {
+    if (status / 100 == 2) {
+      delivered = batch.size();
+    } else {
+      // 404/410: the call is over; 400/413: this answer cannot be sent.
+      refused = batch.size();
+      SSERPC_LOG(kInfo, "server refused answer(s) with HTTP ", status, ": ",
+                 res->body);
+    }
+  } else {
+    // A batch: one result per answer. Count rather than trust positions.
+    absl::Status parsed = json::ForEachElement(res->body, [&](absl::string_view v) {
+      int64_t item_status = 0;
+      absl::Status s = json::ForEachMember(
+          v, [&](absl::string_view key, absl::string_view value) {
+            if (key == "status") return json::ParseInt64(value, &item_status);
+            return absl::OkStatus();
+          });
+      if (!s.ok()) return s;
+      if (item_status / 100 == 2) {
+        ++delivered;
+      } else {
+        ++refused;
+      }
+      return absl::OkStatus();
+    });
+    if (!parsed.ok()) delivered = batch.size();
+  }
+  absl::MutexLock lock(&mu_);
+  stats_.delivered += delivered;
+  stats_.refused += refused;
+  return {};
+}
+
+}  // namespace sserpc::client_internal

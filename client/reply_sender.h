@@ -1,0 +1,78 @@
+#ifndef SSERPC_CLIENT_REPLY_SENDER_H_
+#define SSERPC_CLIENT_REPLY_SENDER_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/options.h"
+#include "client/server_url.h"
+#include "proto/clock.h"
+#include "proto/envelope.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace sserpc::client_internal {
+
+// Posts answers to the server on one keep-alive connection. Answers that
+// queue up while a POST is in flight go together in the next one (a JSON
+// array). A POST that fails in transport, or with 429/5xx, is retried with
+// backoff until the call's deadline: answers are idempotent by call id, so
+// a retry of an answer that did arrive is refused harmlessly (404).
+class ReplySender {
+ public:
+  ReplySender(const ClientOptions& options, ServerUrl url, Clock* clock);
+  ~ReplySender();  // Stop(absl::ZeroDuration())
+
+  // Queues an answer; `give_up_at` is when the call's caller stops waiting.
+  void Send(ReplyEnvelope reply, absl::Time give_up_at);
+
+  // From now on, answers are sent only until `deadline`; those still queued
+  // then are dropped. Returns at once.
+  void StopBy(absl::Time deadline);
+  // StopBy(now + drain), then waits for the sender thread to finish.
+  void Stop(absl::Duration drain);
+
+  struct Stats {
+    uint64_t posts = 0;
+    uint64_t delivered = 0;  // accepted by the server
+    uint64_t refused = 0;    // server no longer waiting (404/410) or invalid
+    uint64_t retried = 0;
+    uint64_t expired = 0;    // gave up at the deadline
+  };
+  Stats stats() const;
+
+ private:
+  struct Item {
+    ReplyEnvelope reply;
+    absl::Time give_up_at;
+  };
+  void Loop();
+  // Posts `batch`; returns the items to retry.
+  std::deque<Item> Post(std::deque<Item> batch);
+
+  const ClientOptions& options_;
+  const ServerUrl url_;
+  const std::string path_;
+  Clock* const clock_;
+  std::unique_ptr<httplib::Client> http_;  // used by the sender thread only
+
+  mutable absl::Mutex mu_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time stop_by_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar wake_;
+  std::thread thread_;
+};
+
+}  // namespace sserpc::client_internal
+
+#endif  // SSERPC_CLIENT_REPLY_SENDER_H_

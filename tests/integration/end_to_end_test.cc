@@ -1,0 +1,289 @@
+// The C++ APIs end to end: a real Server and real Clients on 127.0.0.1.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "client/client.h"
+#include "gtest/gtest.h"
+#include "server/server.h"
+
+namespace sserpc {
+namespace {
+
+class EndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer({}); }
+
+  void StartServer(ServerOptions options) {
+    server_ = std::make_unique<Server>(options);
+    absl::StatusOr<int> port = server_->Start("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.status();
+    port_ = *port;
+  }
+
+  ClientOptions Options(const std::string& id) {
+    ClientOptions o;
+    o.server_url = absl::StrCat("http://127.0.0.1:", port_);
+    o.client_id = id;
+    o.reconnect_initial = absl::Milliseconds(20);
+    return o;
+  }
+
+  std::unique_ptr<Client> Connect(std::unique_ptr<Client> client) {
+    EXPECT_TRUE(client->Start().ok());
+    EXPECT_TRUE(client->WaitUntilConnected(absl::Seconds(10)));
+    return client;
+  }
+
+  std::unique_ptr<Server> server_;
+  int port_ = 0;
+};
+
+Handler Echo() {
+  return [](CallContext&, absl::string_view payload) {
+    return absl::StatusOr<std::string>(std::string(payload));
+  };
+}
+
+TEST_F(EndToEndTest, BlockingCallReturnsTheHandlersAnswer) {
+  auto client = std::make_unique<Client>(Options("laptop"));
+  ASSERT_TRUE(client->Register("demo.Greeter/SayHello",
+                               [](CallContext& ctx, absl::string_view req) {
+                                 return absl::StatusOr<std::string>(absl::StrCat(
+                                     R"({"message":"hello from )", ctx.client_id(),
+                                     R"(","request":)", req, "}"));
+                               })
+                  .ok());
+  client = Connect(std::move(client));
+  CallResult r = server_->Call("laptop", "demo.Greeter/SayHello", R"({"name":"Ada"})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, R"({"message":"hello from laptop","request":{"name":"Ada"}})");
+}
+
+TEST_F(EndToEndTest, ConcurrentCallsAnsweredOutOfOrderReachTheirOwnCallers) {
+  auto client = std::make_unique<Client>(Options("c"));
+  client->Register("demo.S/Delay", [](CallContext&, absl::string_view req) {
+    int n = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(req, &n));
+    absl::SleepFor(absl::Milliseconds((n * 7) % 23));  // finish out of order
+    return absl::StatusOr<std::string>(absl::StrCat(n * 10));
+  });
+  client = Connect(std::move(client));
+  constexpr int kCalls = 64;
+  std::vector<CallResult> results(kCalls);
+  std::vector<absl::Notification> done(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    CallOptions o;
+    o.timeout = absl::Seconds(20);
+    server_->CallAsync("c", "demo.S/Delay", absl::StrCat(i), o,
+                       [&, i](CallResult r) {
+                         results[i] = std::move(r);
+                         done[i].Notify();
+                       });
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(done[i].WaitForNotificationWithTimeout(absl::Seconds(20)));
+    ASSERT_TRUE(results[i].ok()) << results[i].status();
+    EXPECT_EQ(*results[i], absl::StrCat(i * 10));
+  }
+}
+
+TEST_F(EndToEndTest, UnknownMethodIsUnimplementedAndHandlerErrorsKeepTheirCode) {
+  auto client = std::make_unique<Client>(Options("c"));
+  client->Register("demo.S/Fail", [](CallContext&, absl::string_view) {
+    return absl::StatusOr<std::string>(absl::PermissionDeniedError("denied by user"));
+  });
+  client = Connect(std::move(client));
+  CallResult missing = server_->Call("c", "demo.S/Nope", "{}");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kUnimplemented);
+  CallResult failed = server_->Call("c", "demo.S/Fail", "{}");
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(failed.status().message(), "denied by user");
+}
+
+TEST_F(EndToEndTest, DeadlineEndsTheCallAndTheHandlerSeesIt) {
+  absl::Notification handler_saw_cancel;
+  std::atomic<int> seen_code{-1};
+  auto client = std::make_unique<Client>(Options("c"));
+  client->Register("demo.S/Slow", [&](CallContext& ctx, absl::string_view) {
+    ctx.cancellation().WaitWithTimeout(absl::Seconds(20));
+    seen_code = static_cast<int>(ctx.cancel_status().code());
+    handler_saw_cancel.Notify();
+    return absl::StatusOr<std::string>("{}");
+  });
+  client = Connect(std::move(client));
+  CallOptions o;
+  o.timeout = absl::Milliseconds(150);
+  CallResult r = server_->Call("c", "demo.S/Slow", "{}", o);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(handler_saw_cancel.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(seen_code, static_cast<int>(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST_F(EndToEndTest, CancellingACallTellsTheRunningHandler) {
+  absl::Notification started, handler_saw_cancel;
+  std::atomic<int> seen_code{-1};
+  auto client = std::make_unique<Client>(Options("c"));
+  client->Register("demo.S/Slow", [&](CallContext& ctx, absl::string_view) {
+    started.Notify();
+    ctx.cancellation().WaitWithTimeout(absl::Seconds(20));
+    seen_code = static_cast<int>(ctx.cancel_status().code());
+    handler_saw_cancel.Notify();
+    return absl::StatusOr<std::string>("{}");
+  });
+  client = Connect(std::move(client));
+  CallOptions o;
+  o.timeout = absl::Seconds(30);
+  o.cancellation = std::make_shared<Cancellation>();
+  std::thread canceller([&] {
+    started.WaitForNotification();
+    o.cancellation->Cancel(absl::CancelledError("user pressed stop"));
+  });
+  CallResult r = server_->Call("c", "demo.S/Slow", "{}", o);
+  canceller.join();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(r.status().message(), "user pressed stop");
+  ASSERT_TRUE(handler_saw_cancel.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(seen_code, static_cast<int>(absl::StatusCode::kCancelled));
+}
+
+TEST_F(EndToEndTest, SlowHandlerDoesNotBlockOtherCalls) {
+  absl::Notification release;
+  auto client = std::make_unique<Client>(Options("c"));
+  client->Register("demo.S/Block", [&](CallContext&, absl::string_view) {
+    release.WaitForNotificationWithTimeout(absl::Seconds(20));
+    return absl::StatusOr<std::string>("\"unblocked\"");
+  });
+  client->Register("demo.S/Echo", Echo());
+  client = Connect(std::move(client));
+  absl::Notification blocked_done;
+  CallResult blocked;
+  CallOptions o;
+  o.timeout = absl::Seconds(30);
+  server_->CallAsync("c", "demo.S/Block", "{}", o, [&](CallResult r) {
+    blocked = std::move(r);
+    blocked_done.Notify();
+  });
+  CallResult quick = server_->Call("c", "demo.S/Echo", "[1,2]");
+  ASSERT_TRUE(quick.ok());
+  EXPECT_EQ(*quick, "[1,2]");
+  EXPECT_FALSE(blocked_done.HasBeenNotified());
+  release.Notify();
+  ASSERT_TRUE(blocked_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(*blocked, "\"unblocked\"");
+}
+
+TEST_F(EndToEndTest, ClientThatDisconnectsMidCallAndComesBackAnswersIt) {
+  absl::Notification first_started;
+  auto first = std::make_unique<Client>(Options("c"));
+  first->Register("demo.S/Work", [&](CallContext& ctx, absl::string_view) {
+    first_started.Notify();
+    ctx.cancellation().WaitWithTimeout(absl::Seconds(20));
+    return absl::StatusOr<std::string>(absl::UnavailableError("went away"));
+  });
+  first = Connect(std::move(first));
+  absl::Notification done;
+  CallResult result;
+  CallOptions o;
+  o.timeout = absl::Seconds(30);
+  server_->CallAsync("c", "demo.S/Work", R"({"job":7})", o, [&](CallResult r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  ASSERT_TRUE(first_started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  first->Stop(absl::ZeroDuration());  // drops the stream, answer not sent
+  first.reset();
+  EXPECT_FALSE(done.HasBeenNotified());
+
+  // The same client id comes back (a new process) within the grace period.
+  auto second = std::make_unique<Client>(Options("c"));
+  second->Register("demo.S/Work", [](CallContext&, absl::string_view req) {
+    return absl::StatusOr<std::string>(absl::StrCat(R"({"redone":)", req, "}"));
+  });
+  second = Connect(std::move(second));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // Either the first client's drained answer or the second's: never both,
+  // never a hang. With a zero drain the first sends nothing.
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(*result, R"({"redone":{"job":7}})");
+}
+
+TEST_F(EndToEndTest, FailFastCallToUnknownClientIsUnavailableAndWaitingCallSucceeds) {
+  CallResult fast = server_->Call("ghost", "demo.S/Echo", "{}");
+  EXPECT_EQ(fast.status().code(), absl::StatusCode::kUnavailable);
+
+  absl::Notification done;
+  CallResult waited;
+  CallOptions o;
+  o.timeout = absl::Seconds(20);
+  o.wait_for_client = true;
+  server_->CallAsync("ghost", "demo.S/Echo", R"({"x":1})", o, [&](CallResult r) {
+    waited = std::move(r);
+    done.Notify();
+  });
+  auto client = std::make_unique<Client>(Options("ghost"));
+  client->Register("demo.S/Echo", Echo());
+  client = Connect(std::move(client));
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_EQ(*waited, R"({"x":1})");
+}
+
+TEST_F(EndToEndTest, ClientReconnectsAfterServerRestartOnTheSamePort) {
+  auto client = std::make_unique<Client>(Options("c"));
+  client->Register("demo.S/Echo", Echo());
+  client = Connect(std::move(client));
+  const int port = port_;
+  server_->Stop();
+  server_.reset();
+  server_ = std::make_unique<Server>();
+  absl::StatusOr<int> again = server_->Start("127.0.0.1", port);
+  ASSERT_TRUE(again.ok()) << again.status();
+  CallResult r;
+  for (int i = 0; i < 1000; ++i) {
+    r = server_->Call("c", "demo.S/Echo", "7");
+    if (r.ok()) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, "7");
+}
+
+TEST_F(EndToEndTest, EveryCallEndsExactlyOnceUnderMixedOutcomes) {
+  auto client = std::make_unique<Client>(Options("c"));
+  client->Register("demo.S/Mixed", [](CallContext& ctx, absl::string_view req) {
+    int n = 0;
+    absl::SimpleAtoi(req, &n);
+    if (n % 4 == 0) return absl::StatusOr<std::string>(absl::AbortedError("no"));
+    if (n % 4 == 1) ctx.cancellation().WaitWithTimeout(absl::Seconds(5));
+    return absl::StatusOr<std::string>(std::string(req));
+  });
+  client = Connect(std::move(client));
+  constexpr int kCalls = 200;
+  std::atomic<int> completions{0};
+  std::vector<std::atomic<int>> per_call(kCalls);
+  std::vector<std::string> ids(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    CallOptions o;
+    o.timeout = i % 4 == 1 ? absl::Milliseconds(50) : absl::Seconds(20);
+    ids[i] = server_->CallAsync("c", "demo.S/Mixed", absl::StrCat(i), o,
+                                [&, i](CallResult) {
+                                  per_call[i]++;
+                                  completions++;
+                                });
+    if (i % 4 == 3) server_->Cancel(ids[i]);
+  }
+  for (int i = 0; i < 2000 && completions < kCalls; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(completions, kCalls);
+  for (int i = 0; i < kCalls; ++i) EXPECT_EQ(per_call[i], 1) << i;
+}
+
+}  // namespace
+}  // namespace sserpc
