@@ -10,6 +10,11 @@
 #include "proto/status_codes.h"
 
 namespace sserpc::client_internal {
+namespace {
+
+constexpr absl::Duration kMinReconnectDelay = absl::Milliseconds(10);
+
+}  // namespace
 
 EventStream::EventStream(const ClientOptions& options, ServerUrl url,
                          OnEvent on_event, OnDisconnect on_disconnect)
@@ -28,17 +33,29 @@ EventStream::EventStream(const ClientOptions& options, ServerUrl url,
 EventStream::~EventStream() { Stop(); }
 
 void EventStream::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    Loop();
+    exited_.Notify();
+  });
 }
 
 void EventStream::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    if (current_ != nullptr) current_->stop();
     wake_.Signal();
   }
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // httplib's stop() does nothing while the request has no socket yet, so
+  // keep asking until the stream thread has left.
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (current_ != nullptr) current_->stop();
+    }
+    if (exited_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) break;
+  }
+  thread_.join();
 }
 
 void EventStream::GiveUp(absl::Status why) {
@@ -132,8 +149,10 @@ void EventStream::Loop() {
     }
     // A stream that delivered data was a success: start the backoff over.
     if (got_data) attempt = 0;
-    absl::Duration delay = Backoff(retry_hint_, options_.reconnect_max,
-                                   attempt, gen);
+    // A `retry: 0` hint must not turn into a tight reconnect loop.
+    absl::Duration delay =
+        Backoff(std::max(retry_hint_, kMinReconnectDelay),
+                options_.reconnect_max, attempt, gen);
     ++attempt;
     absl::MutexLock lock(&mu_);
     absl::Time until = absl::Now() + delay;

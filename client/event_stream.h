@@ -11,6 +11,7 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "client/options.h"
 #include "client/server_url.h"
 #include "proto/sse.h"
@@ -68,6 +69,7 @@ class EventStream {
   uint64_t connects_ ABSL_GUARDED_BY(mu_) = 0;
   httplib::Client* current_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::CondVar wake_;
+  absl::Notification exited_;  // the stream thread's loop has returned
   std::thread thread_;
 };
 

@@ -63,6 +63,11 @@ void ReplySender::StopBy(absl::Time deadline) {
 
 void ReplySender::Stop(absl::Duration drain) {
   StopBy(clock_->Now() + drain);
+  {
+    absl::MutexLock lock(&mu_);
+    finishing_ = true;
+    wake_.Signal();
+  }
   if (thread_.joinable()) thread_.join();
 }
 
@@ -79,19 +84,32 @@ void ReplySender::Loop() {
     {
       absl::MutexLock lock(&mu_);
       if (!retry.empty()) {
-        // Wait out the backoff, but wake for a stop.
-        absl::Time until = absl::Now() + backoff;
-        while (!stopping_ && !wake_.WaitWithDeadline(&mu_, until)) {
+        // Back off before retrying, but never past the stop deadline.
+        absl::Duration wait = backoff;
+        if (stopping_) wait = std::min(wait, stop_by_ - clock_->Now());
+        absl::Time until = absl::Now() + wait;
+        while (!wake_.WaitWithDeadline(&mu_, until)) {
         }
       }
-      while (queue_.empty() && retry.empty() && !stopping_) wake_.Wait(&mu_);
+      while (queue_.empty() && retry.empty() && !finishing_) {
+        if (!stopping_) {
+          wake_.Wait(&mu_);
+          continue;
+        }
+        absl::Duration left = stop_by_ - clock_->Now();
+        if (left <= absl::ZeroDuration()) break;
+        wake_.WaitWithTimeout(&mu_, left);
+      }
       const absl::Time now = clock_->Now();
       if (stopping_ && now >= stop_by_) {
         stats_.expired += queue_.size() + retry.size();
         queue_.clear();
         return;
       }
-      if (queue_.empty() && retry.empty()) return;  // stopping, all sent
+      if (queue_.empty() && retry.empty()) {
+        if (finishing_) return;  // everything was sent
+        continue;
+      }
       batch.swap(retry);
       for (Item& i : queue_) batch.push_back(std::move(i));
       queue_.clear();
@@ -181,7 +199,10 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
       }
       return absl::OkStatus();
     });
-    if (!parsed.ok()) delivered = batch.size();
+    if (!parsed.ok()) {
+      delivered = batch.size();  // a 200 means the batch was taken
+      refused = 0;
+    }
   }
   absl::MutexLock lock(&mu_);
   stats_.delivered += delivered;

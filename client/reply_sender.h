@@ -66,7 +66,8 @@ class ReplySender {
 
   mutable absl::Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;   // StopBy() was called
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;  // Stop(): no more Send()s
   absl::Time stop_by_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   Stats stats_ ABSL_GUARDED_BY(mu_);
   absl::CondVar wake_;

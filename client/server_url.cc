@@ -26,7 +26,7 @@ absl::StatusOr<ServerUrl> ParseServerUrl(absl::string_view url) {
     return absl::InvalidArgumentError(
         absl::StrCat("server URL has no usable host: \"", url, "\""));
   }
-  if (absl::StrContains(path, "?") || absl::StrContains(path, "#")) {
+  if (absl::StrContains(rest, "?") || absl::StrContains(rest, "#")) {
     return absl::InvalidArgumentError(
         absl::StrCat("server URL must not carry a query: \"", url, "\""));
   }

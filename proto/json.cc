@@ -227,11 +227,11 @@ absl::Status ScanValue(absl::string_view t, size_t* pos) {
     if (opened) continue;  // first element of a fresh array
     // A value just ended: close containers or move to the next member.
     while (true) {
-      i = SkipSpace(t, i);
       if (depth == 0) {
-        *pos = i;
+        *pos = i;  // just past the value, not past the whitespace after it
         return absl::OkStatus();
       }
+      i = SkipSpace(t, i);
       if (i >= t.size()) return Error("unexpected end", i);
       char top = stack[depth - 1];
       if (t[i] == (top == '{' ? '}' : ']')) {

@@ -45,6 +45,7 @@ void SseParser::Reset() {
   data_.clear();
   has_data_ = false;
   event_.clear();
+  id_buffer_ = last_event_id_;
 }
 
 absl::Status SseParser::Feed(absl::string_view chunk) {
@@ -106,7 +107,7 @@ void SseParser::ProcessLine(absl::string_view line) {
     event_.assign(value.data(), value.size());
   } else if (field == "id") {
     if (value.find('\0') == absl::string_view::npos) {
-      last_event_id_.assign(value.data(), value.size());
+      id_buffer_.assign(value.data(), value.size());
     }
   } else if (field == "retry") {
     int64_t ms;
@@ -120,6 +121,7 @@ void SseParser::ProcessLine(absl::string_view line) {
 }
 
 void SseParser::Dispatch() {
+  last_event_id_ = id_buffer_;
   if (!has_data_) {
     event_.clear();
     return;

@@ -67,6 +67,10 @@ class SseParser {
   std::string data_;
   bool has_data_ = false;
   std::string event_;
+  // The SSE "last event ID buffer": set by an id field, made the stream's
+  // last event id only when its event is dispatched, so an event cut off
+  // mid-way never counts as received.
+  std::string id_buffer_;
   std::string last_event_id_;
   SseEvent scratch_;
 };
