@@ -34,6 +34,11 @@ class DeadlineQueue {
   // Removes and returns every entry due at or before `now`, earliest first.
   std::vector<Entry> PopDue(absl::Time now);
 
+  // Removes and returns the earliest entry if it is due at or before `now`.
+  // Popping one at a time lets the owner act on each entry while the handles
+  // of the entries still queued stay valid.
+  std::optional<Entry> PopFirstDue(absl::Time now);
+
   // The earliest deadline, if any.
   std::optional<absl::Time> Next() const;
 

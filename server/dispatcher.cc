@@ -278,6 +278,15 @@ absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
     session = owned.get();
     sessions_.emplace(session->client_id(), std::move(owned));
   }
+  if (last_event_id.has_value() && *last_event_id >= session->next_event_id()) {
+    // The client saw ids from a session this server no longer has (it was
+    // forgotten, or the server restarted). Number what waits for it above
+    // them, so it is resumed and ids keep increasing.
+    for (const auto& [call_id, event_id] :
+         session->RenumberPendingAbove(*last_event_id)) {
+      calls_.at(call_id).event_id = event_id;
+    }
+  }
   if (session->stream != nullptr) {  // takeover
     session->stream->closed = true;
     session->stream->close_reason =
@@ -404,7 +413,10 @@ void Dispatcher::ExpireGraceLocked(Session& session, Completions* out) {
 }
 
 void Dispatcher::ExpireDueLocked(absl::Time now, Completions* out) {
-  for (DeadlineQueue::Entry& e : deadlines_.PopDue(now)) {
+  // One entry at a time: ending one call or session may end others, whose
+  // queued deadlines must still be there to be removed.
+  while (std::optional<DeadlineQueue::Entry> due = deadlines_.PopFirstDue(now)) {
+    DeadlineQueue::Entry& e = *due;
     if (e.kind == DeadlineQueue::Kind::kCall) {
       auto it = calls_.find(e.key);
       if (it == calls_.end()) continue;

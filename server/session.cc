@@ -1,5 +1,7 @@
 #include "server/session.h"
 
+#include <algorithm>
+
 namespace sserpc::server_internal {
 
 size_t OutboxItem::bytes() const {
@@ -37,6 +39,20 @@ void Session::PushCancel(std::string call_id, absl::StatusCode code,
   }
   outbox_bytes_ += item.bytes();
   outbox_.push_back(std::move(item));
+}
+
+std::vector<std::pair<std::string, uint64_t>> Session::RenumberPendingAbove(
+    uint64_t last_event_id) {
+  std::vector<std::pair<std::string, uint64_t>> changes;
+  std::map<uint64_t, std::shared_ptr<const OutgoingRequest>> renumbered;
+  uint64_t next = last_event_id + 1;
+  for (auto& entry : pending_) {
+    changes.emplace_back(entry.second->call_id, next);
+    renumbered.emplace(next++, std::move(entry.second));
+  }
+  pending_.swap(renumbered);
+  next_event_id_ = std::max(next_event_id_, next);
+  return changes;
 }
 
 std::vector<std::string> Session::PendingCallIds() const {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -77,6 +78,14 @@ class Session {
 
   // Event ids are strictly increasing for the session's whole life.
   uint64_t NextEventId() { return next_event_id_++; }
+  uint64_t next_event_id() const { return next_event_id_; }
+
+  // Gives the pending requests new event ids, in order, starting at
+  // `last_event_id + 1`, and continues numbering after them. For requests
+  // that were never sent (see Dispatcher::OpenStream). Returns the
+  // (call id, new event id) pairs.
+  std::vector<std::pair<std::string, uint64_t>> RenumberPendingAbove(
+      uint64_t last_event_id);
 
   // Requests still waiting for this client's answer, by event id.
   void AddPending(uint64_t event_id,

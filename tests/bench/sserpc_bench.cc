@@ -1,0 +1,233 @@
+// sserpc-bench: the "reverse echo" benchmark, as two processes on 127.0.0.1.
+//
+//   sserpc-bench server   listens on port 0, prints "LISTENING <port>", waits
+//                         for clients c0..c{C-1}, runs BENCH_WARMUP calls,
+//                         prints "MEASURE", runs BENCH_N calls with BENCH_K
+//                         concurrent callers (call i goes to c(i mod A)),
+//                         checks every answer, prints "RESULT {json}".
+//   sserpc-bench client   holds BENCH_C clients that answer with the payload
+//                         unchanged; exits after BENCH_RUN_TIMEOUT_S or once
+//                         the server has gone.
+//
+// Parameters come from the environment (see Env() calls); diagnostics go to
+// stderr. docs/BENCHMARKS.md has the method and the numbers.
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "client/client.h"
+#include "server/server.h"
+
+namespace {
+
+int64_t Env(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  int64_t out;
+  if (v == nullptr || !absl::SimpleAtoi(v, &out)) return fallback;
+  return out;
+}
+
+std::string EnvString(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? fallback : v;
+}
+
+// Resident set size fields of /proc/self/status, in MB.
+double ProcStatusMb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) {
+      int64_t kb = 0;
+      std::string digits;
+      for (char c : line) {
+        if (c >= '0' && c <= '9') digits.push_back(c);
+      }
+      absl::SimpleAtoi(digits, &kb);
+      return kb / 1024.0;
+    }
+  }
+  return 0;
+}
+
+constexpr char kPayloadBase[] =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_#";
+
+int RunServer() {
+  const int64_t c = Env("BENCH_C", 1);
+  const int64_t k = Env("BENCH_K", 1);
+  const int64_t n = Env("BENCH_N", 2000);
+  const int64_t a = Env("BENCH_ACTIVE", std::min<int64_t>(c, 16));
+  const int64_t warmup = Env("BENCH_WARMUP", 200);
+  const absl::Duration call_timeout =
+      absl::Milliseconds(Env("BENCH_CALL_TIMEOUT_MS", 10000));
+  const absl::Duration run_timeout = absl::Seconds(Env("BENCH_RUN_TIMEOUT_S", 300));
+  const absl::Time give_up = absl::Now() + run_timeout;
+
+  sserpc::Server server;
+  absl::StatusOr<int> port = server.Start("127.0.0.1", 0);
+  if (!port.ok()) {
+    std::fprintf(stderr, "bench server: %s\n", port.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("LISTENING %d\n", *port);
+  std::fflush(stdout);
+
+  const absl::Time connect_start = absl::Now();
+  while (true) {
+    int64_t connected = 0;
+    for (const sserpc::ClientInfo& info : server.Clients()) {
+      connected += info.state == "connected";
+    }
+    if (connected >= c) break;
+    if (absl::Now() > give_up) {
+      std::fprintf(stderr, "bench server: only %lld of %lld clients connected\n",
+                   static_cast<long long>(connected), static_cast<long long>(c));
+      return 1;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const double connect_s = absl::ToDoubleSeconds(absl::Now() - connect_start);
+  const double rss_connected = ProcStatusMb("VmRSS:");
+
+  std::atomic<int64_t> errors{0};
+  std::vector<double> latencies_ms(n);
+  auto run = [&](int64_t count, bool record) {
+    std::atomic<int64_t> next{0};
+    std::vector<std::thread> callers;
+    for (int64_t t = 0; t < k; ++t) {
+      callers.emplace_back([&] {
+        sserpc::CallOptions options;
+        options.timeout = call_timeout;
+        while (true) {
+          const int64_t i = next.fetch_add(1);
+          if (i >= count) return;
+          const std::string expected = absl::StrCat("\"", kPayloadBase, i, "\"");
+          const std::string client = absl::StrCat("c", i % a);
+          const absl::Time start = absl::Now();
+          sserpc::CallResult r =
+              server.Call(client, "bench.Echo/Echo", expected, options);
+          const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+          if (!r.ok() || *r != expected) {
+            if (errors.fetch_add(1) < 5) {
+              std::fprintf(stderr, "bench server: call %lld: %s\n",
+                           static_cast<long long>(i),
+                           r.ok() ? "wrong answer" : r.status().ToString().c_str());
+            }
+          }
+          if (record) latencies_ms[i] = ms;
+        }
+      });
+    }
+    for (std::thread& t : callers) t.join();
+  };
+  run(warmup, false);
+  errors = 0;
+  std::printf("MEASURE\n");
+  std::fflush(stdout);
+  const absl::Time start = absl::Now();
+  run(n, true);
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto pct = [&](double p) {
+    if (latencies_ms.empty()) return 0.0;
+    size_t idx = std::min(latencies_ms.size() - 1,
+                          static_cast<size_t>(p * latencies_ms.size()));
+    return latencies_ms[idx];
+  };
+  std::printf(
+      "RESULT {\"clients\":%lld,\"k\":%lld,\"n\":%lld,\"active\":%lld,"
+      "\"warmup\":%lld,\"calls_per_s\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
+      "\"errors\":%lld,\"server_peak_rss_mb\":%.1f,"
+      "\"server_rss_connected_mb\":%.1f,\"elapsed_s\":%.3f,\"connect_s\":%.3f}\n",
+      static_cast<long long>(c), static_cast<long long>(k),
+      static_cast<long long>(n), static_cast<long long>(a),
+      static_cast<long long>(warmup), n / elapsed, pct(0.50), pct(0.99),
+      static_cast<long long>(errors.load()), ProcStatusMb("VmHWM:"),
+      rss_connected, elapsed, connect_s);
+  std::fflush(stdout);
+  server.Stop();
+  return errors.load() == 0 ? 0 : 3;
+}
+
+int RunClients() {
+  signal(SIGPIPE, SIG_IGN);
+  const int64_t c = Env("BENCH_C", 1);
+  const int64_t batch = std::max<int64_t>(1, Env("BENCH_CONNECT_CONCURRENCY", 50));
+  const absl::Time give_up =
+      absl::Now() + absl::Seconds(Env("BENCH_RUN_TIMEOUT_S", 300));
+  const std::string url = absl::StrCat("http://", EnvString("BENCH_HOST", "127.0.0.1"),
+                                       ":", Env("BENCH_PORT", 0));
+  std::vector<std::unique_ptr<sserpc::Client>> clients;
+  for (int64_t i = 0; i < c; i += batch) {
+    const int64_t end = std::min(c, i + batch);
+    for (int64_t j = i; j < end; ++j) {
+      sserpc::ClientOptions options;
+      options.server_url = url;
+      options.client_id = absl::StrCat("c", j);
+      options.max_concurrent_calls = 16;
+      options.reconnect_max = absl::Seconds(2);
+      auto client = std::make_unique<sserpc::Client>(options);
+      client->Register("bench.Echo/Echo",
+                       [](sserpc::CallContext&, absl::string_view payload) {
+                         return absl::StatusOr<std::string>(std::string(payload));
+                       });
+      if (absl::Status s = client->Start(); !s.ok()) {
+        std::fprintf(stderr, "bench client: %s\n", s.ToString().c_str());
+        return 1;
+      }
+      clients.push_back(std::move(client));
+    }
+    for (int64_t j = i; j < end; ++j) {
+      if (!clients[j]->WaitUntilConnected(give_up - absl::Now())) {
+        std::fprintf(stderr, "bench client: c%lld did not connect\n",
+                     static_cast<long long>(j));
+        return 1;
+      }
+    }
+  }
+  std::fprintf(stderr, "bench client: %lld clients connected\n",
+               static_cast<long long>(c));
+  // Run until the run timeout, or until the server has been gone a while.
+  absl::Time all_down_since = absl::InfiniteFuture();
+  while (absl::Now() < give_up) {
+    bool any = false;
+    for (auto& client : clients) any = any || client->connected();
+    if (any) {
+      all_down_since = absl::InfiniteFuture();
+    } else if (all_down_since == absl::InfiniteFuture()) {
+      all_down_since = absl::Now();
+    } else if (absl::Now() - all_down_since > absl::Seconds(1)) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  for (auto& client : clients) client->Stop(absl::ZeroDuration());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "server") return RunServer();
+  if (mode == "client") return RunClients();
+  std::fprintf(stderr,
+               "usage: sserpc-bench server|client\n"
+               "  env: BENCH_C BENCH_K BENCH_N BENCH_ACTIVE BENCH_WARMUP\n"
+               "       BENCH_CALL_TIMEOUT_MS BENCH_RUN_TIMEOUT_S\n"
+               "       BENCH_CONNECT_CONCURRENCY BENCH_HOST BENCH_PORT\n");
+  return 2;
+}

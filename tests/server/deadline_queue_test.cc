@@ -1,0 +1,142 @@
+#include "server/deadline_queue.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace sserpc::server_internal {
+namespace {
+
+using Kind = DeadlineQueue::Kind;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
+
+DeadlineQueue::Entry CallEntry(std::string key) {
+  return {Kind::kCall, std::move(key), 0};
+}
+
+std::vector<std::string> Keys(const std::vector<DeadlineQueue::Entry>& due) {
+  std::vector<std::string> keys;
+  for (const auto& e : due) keys.push_back(e.key);
+  return keys;
+}
+
+TEST(DeadlineQueueTest, EmptyQueueHasNoNextAndNothingDue) {
+  DeadlineQueue q;
+  EXPECT_FALSE(q.Next().has_value());
+  EXPECT_TRUE(q.PopDue(absl::InfiniteFuture()).empty());
+  EXPECT_EQ(q.size(), 0u);
+}
+
+TEST(DeadlineQueueTest, PopDueReturnsDueEntriesEarliestFirst) {
+  DeadlineQueue q;
+  q.Add(kT0 + absl::Seconds(3), CallEntry("c"));
+  q.Add(kT0 + absl::Seconds(1), CallEntry("a"));
+  q.Add(kT0 + absl::Seconds(2), CallEntry("b"));
+
+  EXPECT_EQ(Keys(q.PopDue(kT0 + absl::Seconds(10))),
+            (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(q.size(), 0u);
+}
+
+TEST(DeadlineQueueTest, EntryDueExactlyNowIsPoppedAndLaterOnesStay) {
+  DeadlineQueue q;
+  q.Add(kT0, CallEntry("now"));
+  q.Add(kT0 + absl::Nanoseconds(1), CallEntry("later"));
+
+  EXPECT_EQ(Keys(q.PopDue(kT0)), (std::vector<std::string>{"now"}));
+  EXPECT_EQ(q.size(), 1u);
+  EXPECT_EQ(q.Next(), kT0 + absl::Nanoseconds(1));
+}
+
+TEST(DeadlineQueueTest, NothingIsPoppedBeforeItsTime) {
+  DeadlineQueue q;
+  q.Add(kT0, CallEntry("a"));
+
+  EXPECT_TRUE(q.PopDue(kT0 - absl::Nanoseconds(1)).empty());
+  EXPECT_EQ(q.size(), 1u);
+}
+
+TEST(DeadlineQueueTest, EntriesWithTheSameDeadlineComeOutInInsertionOrder) {
+  DeadlineQueue q;
+  q.Add(kT0, CallEntry("first"));
+  q.Add(kT0, CallEntry("second"));
+  q.Add(kT0, CallEntry("third"));
+
+  EXPECT_EQ(Keys(q.PopDue(kT0)),
+            (std::vector<std::string>{"first", "second", "third"}));
+}
+
+TEST(DeadlineQueueTest, PoppedEntriesKeepTheirKindKeyAndStamp) {
+  DeadlineQueue q;
+  q.Add(kT0, {Kind::kSessionGrace, "client-1", 7});
+
+  std::vector<DeadlineQueue::Entry> due = q.PopDue(kT0);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].kind, Kind::kSessionGrace);
+  EXPECT_EQ(due[0].key, "client-1");
+  EXPECT_EQ(due[0].stamp, 7u);
+}
+
+TEST(DeadlineQueueTest, RemoveThroughHandleDropsOnlyThatEntry) {
+  DeadlineQueue q;
+  q.Add(kT0 + absl::Seconds(1), CallEntry("a"));
+  DeadlineQueue::Handle b = q.Add(kT0 + absl::Seconds(2), CallEntry("b"));
+  q.Add(kT0 + absl::Seconds(3), CallEntry("c"));
+
+  q.Remove(b);
+
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_EQ(Keys(q.PopDue(kT0 + absl::Seconds(10))),
+            (std::vector<std::string>{"a", "c"}));
+}
+
+TEST(DeadlineQueueTest, RemoveOneOfSeveralEntriesWithTheSameDeadline) {
+  DeadlineQueue q;
+  q.Add(kT0, CallEntry("a"));
+  DeadlineQueue::Handle b = q.Add(kT0, CallEntry("b"));
+  q.Add(kT0, CallEntry("c"));
+
+  q.Remove(b);
+
+  EXPECT_EQ(Keys(q.PopDue(kT0)), (std::vector<std::string>{"a", "c"}));
+}
+
+TEST(DeadlineQueueTest, NextIsTheEarliestDeadlineAndFollowsRemovals) {
+  DeadlineQueue q;
+  DeadlineQueue::Handle late = q.Add(kT0 + absl::Seconds(5), CallEntry("late"));
+  EXPECT_EQ(q.Next(), kT0 + absl::Seconds(5));
+
+  DeadlineQueue::Handle early =
+      q.Add(kT0 + absl::Seconds(1), CallEntry("early"));
+  EXPECT_EQ(q.Next(), kT0 + absl::Seconds(1));
+
+  q.Remove(early);
+  EXPECT_EQ(q.Next(), kT0 + absl::Seconds(5));
+
+  q.Remove(late);
+  EXPECT_FALSE(q.Next().has_value());
+}
+
+TEST(DeadlineQueueTest, HandlesOfEntriesNotPoppedStayValid) {
+  DeadlineQueue q;
+  q.Add(kT0, CallEntry("due"));
+  DeadlineQueue::Handle later =
+      q.Add(kT0 + absl::Seconds(1), CallEntry("later"));
+
+  q.PopDue(kT0);
+  q.Remove(later);
+
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_FALSE(q.Next().has_value());
+}
+
+TEST(DeadlineQueueTest, EndIsDistinctFromEveryAddedHandle) {
+  DeadlineQueue q;
+  DeadlineQueue::Handle h = q.Add(kT0, CallEntry("a"));
+  EXPECT_NE(h, q.end());
+}
+
+}  // namespace
+}  // namespace sserpc::server_internal
