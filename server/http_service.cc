@@ -1,5 +1,7 @@
 #include "server/http_service.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -77,6 +79,36 @@ absl::Status ParseCallQuery(const httplib::Request& req,
     }
   }
   return absl::OkStatus();
+}
+
+// cpp-httplib's stop() leaves each idle keep-alive connection waiting out
+// its keep-alive timeout, and the listen thread joins them all. The server
+// owns those sockets, so it shuts them down itself: every socket of this
+// process whose local port is the server's port was accepted by it (the
+// listening socket is already closed). httplib still closes them.
+void ShutdownAcceptedSockets(int port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (dirent* entry = readdir(dir)) {
+    int fd;
+    if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(dir)) continue;
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
+    int local_port = -1;
+    if (addr.ss_family == AF_INET) {
+      local_port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    }
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    if (local_port == port &&
+        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+      ::shutdown(fd, SHUT_RDWR);
+    }
+  }
+  closedir(dir);
 }
 
 }  // namespace
@@ -316,6 +348,7 @@ absl::StatusOr<int> HttpService::Start(absl::string_view host, int port) {
   // httplib listens with a backlog of 5, which drops connection bursts.
   if (listen_fd_ >= 0) ::listen(listen_fd_, options_.listen_backlog);
   started_ = true;
+  port_ = bound;
   listen_thread_ = std::thread([this] { http_.listen_after_bind(); });
   timer_thread_ = std::thread([this] { dispatcher_->RunTimer(); });
   // No wait for the accept loop: the socket already listens, so connections
@@ -328,6 +361,7 @@ void HttpService::Stop() {
   started_ = false;
   dispatcher_->Shutdown();  // ends stream writers and the timer loop
   http_.stop();
+  ShutdownAcceptedSockets(port_);
   if (listen_thread_.joinable()) listen_thread_.join();
   if (timer_thread_.joinable()) timer_thread_.join();
 }

@@ -44,6 +44,7 @@ class HttpService {
   Dispatcher* const dispatcher_;
   httplib::Server http_;
   int listen_fd_ = -1;
+  int port_ = 0;
   std::thread listen_thread_;
   std::thread timer_thread_;
   bool started_ = false;

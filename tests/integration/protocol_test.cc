@@ -641,5 +641,19 @@ TEST_F(ProtocolTest, StopFailsPendingCallsUnavailableAndEndsStreams) {
   EXPECT_EQ(after->result.status().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST_F(ProtocolTest, StopDoesNotWaitForIdleKeepAliveConnections) {
+  ServerOptions options;
+  options.keep_alive_timeout = absl::Seconds(60);
+  StartServer(options);
+  httplib::Client http("127.0.0.1", port_);
+  http.set_keep_alive(true);
+  auto health = http.Get("/healthz");  // leaves an idle keep-alive connection
+  ASSERT_TRUE(health);
+  absl::Time start = absl::Now();
+  server_->Stop();
+  // Without closing idle connections itself, Stop() would wait 60 s.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+}
+
 }  // namespace
 }  // namespace sserpc
