@@ -255,7 +255,13 @@ void HttpService::HandleEvents(const httplib::Request& req,
           }
         }
       },
-      [this, s](bool /*success*/) { dispatcher_->StreamEnded(*s); });
+      [this, s](bool /*success*/) {
+        dispatcher_->StreamEnded(*s);
+        absl::MutexLock lock(&streams_mu_);
+        --active_streams_;
+      });
+  absl::MutexLock lock(&streams_mu_);
+  ++active_streams_;
 }
 
 void HttpService::HandleReplies(const httplib::Request& req,
@@ -361,6 +367,15 @@ void HttpService::Stop() {
   started_ = false;
   dispatcher_->Shutdown();  // ends stream writers and the timer loop
   http_.stop();
+  {
+    // Writers are already woken and write at most `event: close`; a writer
+    // stuck on a client that does not read gives up at the write timeout.
+    absl::MutexLock lock(&streams_mu_);
+    streams_mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](int* n) { return *n == 0; }, &active_streams_),
+        options_.write_timeout + absl::Seconds(1));
+  }
   ShutdownAcceptedSockets(port_);
   if (listen_thread_.joinable()) listen_thread_.join();
   if (timer_thread_.joinable()) timer_thread_.join();
