@@ -23,7 +23,7 @@ echo "== 1. A C++ server calls a C++ client through the API (examples/hello)"
 "$B/examples/hello_server" --port 0 >"$tmp/hello_server.out" &
 server_pid=$!; pids+=($server_pid)
 port=$(wait_listening "$tmp/hello_server.out")
-"$B/examples/hello_client" --server "http://127.0.0.1:$port" --client_id demo-laptop 2>&1 | sed 's/^/    /' &
+"$B/examples/hello_client" --server "http://127.0.0.1:$port" --client-id demo-laptop 2>&1 | sed 's/^/    /' &
 pids+=($!)
 tail -n +2 -f "$tmp/hello_server.out" --pid "$server_pid" | sed 's/^/    /' || true
 wait "$server_pid"
@@ -35,7 +35,7 @@ echo "== 2. Any back end calls the client through sserpc-server's HTTP endpoint 
 pids+=($!)
 port=$(wait_listening "$tmp/relay.out")
 url="http://127.0.0.1:$port"
-"$B/examples/hello_client" --server "$url" --client_id demo-laptop 2>/dev/null &
+"$B/examples/hello_client" --server "$url" --client-id demo-laptop 2>/dev/null &
 pids+=($!)
 for _ in $(seq 1 200); do
   curl -s "$url/sserpc/v1/clients" | grep -q '"state":"connected"' && break; sleep 0.05

@@ -144,10 +144,16 @@ void HttpService::Route() {
   http_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     absl::StatusCode code = CodeForHttpStatus(res.status);
-    std::string message = res.status == 404 ? "no such endpoint"
-                          : res.status == 413
-                              ? "request body exceeds the size limit"
-                              : absl::StrCat("HTTP ", res.status);
+    std::string message;
+    switch (res.status) {
+      case 400:
+        message = "malformed HTTP request (a POST needs Content-Length or "
+                  "chunked transfer encoding)";
+        break;
+      case 404: message = "no such endpoint"; break;
+      case 413: message = "request body exceeds the size limit"; break;
+      default: message = absl::StrCat("HTTP ", res.status);
+    }
     res.set_content(ErrorBody(absl::Status(code, message)), kJson);
   });
 

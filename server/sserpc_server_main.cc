@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "proto/flag_names.h"
 #include "proto/ids.h"
 #include "server/server.h"
 
@@ -63,9 +64,10 @@ absl::StatusOr<std::map<std::string, std::string>> ReadTokens(
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "sserpc-server --host 127.0.0.1 --port N [--client_tokens FILE] "
-      "[--admin_token TOKEN]\nServes the sserpc wire protocol v1 "
-      "(docs/PROTOCOL.md).");
+      "sserpc-server --host 127.0.0.1 --port N [--client-tokens FILE] "
+      "[--admin-token TOKEN]\nServes the sserpc wire protocol v1 "
+      "(docs/PROTOCOL.md). Flag names take '-' or '_'.");
+  sserpc::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
 
   sserpc::ServerOptions options;

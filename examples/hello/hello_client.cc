@@ -11,6 +11,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "client/client.h"
+#include "proto/flag_names.h"
 #include "proto/json.h"
 
 ABSL_FLAG(std::string, server, "http://127.0.0.1:8080", "Server URL.");
@@ -39,6 +40,7 @@ std::string Member(absl::string_view json_text, absl::string_view name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sserpc::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   signal(SIGPIPE, SIG_IGN);  // a client-only process must do this itself
   sigset_t stop_signals;

@@ -7,6 +7,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "proto/flag_names.h"
 #include "server/server.h"
 
 ABSL_FLAG(int, port, 0, "Port to listen on (0: any free port).");
@@ -27,6 +28,7 @@ void Show(const std::string& what, const sserpc::CallResult& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sserpc::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   sserpc::Server server;
   absl::StatusOr<int> port = server.Start("127.0.0.1", absl::GetFlag(FLAGS_port));

@@ -123,8 +123,8 @@ TEST(ServerBinaryTest, TokenFileGuardsClientsAndAdminTokenGuardsCalls) {
   std::string tokens = "# client tokens\nlaptop s3cret\n\nphone  other\n";
   ASSERT_EQ(write(fd, tokens.data(), tokens.size()), static_cast<ssize_t>(tokens.size()));
   close(fd);
-  Process server({SSERPC_SERVER_BINARY, "--port=0", absl::StrCat("--client_tokens=", path),
-                  "--admin_token=adm"});
+  Process server({SSERPC_SERVER_BINARY, "--port=0", "--client-tokens", path,
+                  "--admin-token=adm"});
   const int port = ReadPort(server);
   sserpc::ClientOptions options;
   options.server_url = absl::StrCat("http://127.0.0.1:", port);
