@@ -12,8 +12,7 @@ namespace sserpc::client_internal {
 namespace {
 
 bool Retryable(int http_status) {
-  return http_status == 429 || http_status == 502 || http_status == 503 ||
-         http_status == 504 || http_status == 500;
+  return http_status == 429 || http_status >= 500;
 }
 
 }  // namespace
@@ -127,10 +126,14 @@ void ReplySender::Loop() {
       size_t bytes = 0;
       while (!batch.empty()) {
         size_t b = batch.front().reply.payload.size() + 128;
-        if (!chunk.empty() && bytes + b > options_.max_batch_bytes) break;
+        if (!chunk.empty() && (bytes + b > options_.max_batch_bytes ||
+                               batch.front().alone)) {
+          break;
+        }
         bytes += b;
         chunk.push_back(std::move(batch.front()));
         batch.pop_front();
+        if (chunk.back().alone) break;
       }
       for (Item& i : Post(std::move(chunk))) failed.push_back(std::move(i));
     }
@@ -171,6 +174,19 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
   }
   const int status = res->status;
   if (Retryable(status)) return batch;
+  if (batch.size() > 1 && (status == 400 || status == 413)) {
+    // The batch as a whole was refused: send each answer on its own.
+    for (Item& i : batch) i.alone = true;
+    return batch;
+  }
+  if (status == 413 && batch.front().reply.error.ok()) {
+    // Too large for the server: tell the caller so instead of timing out.
+    Item& i = batch.front();
+    i.reply.payload.clear();
+    i.reply.error = absl::ResourceExhaustedError(
+        "the answer is larger than the server accepts");
+    return batch;
+  }
   uint64_t delivered = 0;
   uint64_t refused = 0;
   if (batch.size() == 1 || status != 200) {

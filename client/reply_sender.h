@@ -53,6 +53,7 @@ class ReplySender {
   struct Item {
     ReplyEnvelope reply;
     absl::Time give_up_at;
+    bool alone = false;  // post in a body of its own (its batch was refused)
   };
   void Loop();
   // Posts `batch`; returns the items to retry.

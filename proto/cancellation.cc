@@ -4,16 +4,28 @@ namespace sserpc {
 
 bool Cancellation::Cancel(absl::Status status) {
   if (status.ok()) status = absl::CancelledError("cancelled");
-  std::vector<std::pair<uint64_t, absl::AnyInvocable<void()>>> callbacks;
   {
     absl::MutexLock lock(&mu_);
     if (!status_.ok()) return false;
     status_ = std::move(status);
-    callbacks.swap(callbacks_);
+    cancelling_thread_ = std::this_thread::get_id();
   }
   notification_.Notify();
-  for (auto& entry : callbacks) entry.second();
-  return true;
+  // One callback at a time, each run outside the lock; RemoveCallback() of
+  // the running one waits for it.
+  while (true) {
+    absl::AnyInvocable<void()> callback;
+    {
+      absl::MutexLock lock(&mu_);
+      running_ = 0;
+      callback_done_.SignalAll();
+      if (callbacks_.empty()) return true;
+      running_ = callbacks_.front().first;
+      callback = std::move(callbacks_.front().second);
+      callbacks_.erase(callbacks_.begin());
+    }
+    callback();
+  }
 }
 
 absl::Status Cancellation::status() const {
@@ -42,6 +54,10 @@ void Cancellation::RemoveCallback(uint64_t handle) {
       callbacks_.erase(it);
       return;
     }
+  }
+  while (running_ == handle &&
+         cancelling_thread_ != std::this_thread::get_id()) {
+    callback_done_.Wait(&mu_);
   }
 }
 

@@ -2,6 +2,7 @@
 #define SSERPC_PROTO_CANCELLATION_H_
 
 #include <cstdint>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -35,8 +36,10 @@ class Cancellation {
   // already happened. Returns a handle for RemoveCallback().
   uint64_t AddCallback(absl::AnyInvocable<void()> callback);
 
-  // Forgets a callback. It may still be running on another thread when this
-  // returns; callbacks must tolerate that (e.g. call idempotent operations).
+  // Forgets a callback. If it is running on another thread, waits until it
+  // has returned, so what it uses may be destroyed afterwards. (Called from
+  // the cancelling thread itself, e.g. from within a callback, it does not
+  // wait.)
   void RemoveCallback(uint64_t handle);
 
   // Waits until cancelled or `timeout` passes. Returns true if cancelled.
@@ -50,6 +53,9 @@ class Cancellation {
   uint64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;
   std::vector<std::pair<uint64_t, absl::AnyInvocable<void()>>> callbacks_
       ABSL_GUARDED_BY(mu_);
+  uint64_t running_ ABSL_GUARDED_BY(mu_) = 0;  // handle of the running callback
+  std::thread::id cancelling_thread_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar callback_done_;
   absl::Notification notification_;
 };
 

@@ -3,7 +3,9 @@
 namespace sserpc {
 
 std::string StatusCodeName(absl::StatusCode code) {
-  return absl::StatusCodeToString(code);
+  std::string name = absl::StatusCodeToString(code);
+  // Codes outside the canonical set travel as UNKNOWN, like gRPC does.
+  return name.empty() ? "UNKNOWN" : name;
 }
 
 bool ParseStatusCodeName(absl::string_view name, absl::StatusCode* code) {

@@ -15,11 +15,11 @@ namespace sserpc::server_internal {
 // cpp-httplib serves a connection on one task for its whole life, and an SSE
 // stream never ends on its own, so a fixed pool starves (8 streams block every
 // other request). This queue gives each connection a detached thread with a
-// small stack. shutdown() waits until every thread has finished, because the
+// 1 MiB stack (address space; only the pages used become memory). shutdown() waits until every thread has finished, because the
 // tasks use the httplib server.
 class ConnectionThreads final : public httplib::TaskQueue {
  public:
-  explicit ConnectionThreads(size_t stack_bytes = 256 * 1024)
+  explicit ConnectionThreads(size_t stack_bytes = 1024 * 1024)
       : stack_bytes_(stack_bytes) {}
   ~ConnectionThreads() override { shutdown(); }
 

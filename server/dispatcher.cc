@@ -115,6 +115,22 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
       refused = absl::ResourceExhaustedError(
           absl::StrCat("too many pending calls for client ", client_id));
     }
+    OutboxItem item;
+    item.request = request;
+    if (refused.ok() && session != nullptr &&
+        session->state == SessionState::kConnected &&
+        !session->HasRoomFor(item.bytes(), options_.max_outbox_bytes)) {
+      const absl::Time writing_since = session->stream->writing_since;
+      if (writing_since != absl::InfiniteFuture() &&
+          now - writing_since >= options_.max_write_stall) {
+        refused = absl::ResourceExhaustedError(absl::StrCat(
+            "client ", client_id, " is not reading its stream; cut off"));
+        CutOffLocked(*session, refused, &completions);
+      } else {
+        refused = absl::ResourceExhaustedError(
+            absl::StrCat("outbox of client ", client_id, " is full"));
+      }
+    }
     if (refused.ok()) {
       if (session == nullptr) {
         auto owned = std::make_unique<Session>(std::string(client_id), 1);
@@ -133,29 +149,19 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
                         &call.deadline_handle);
       session->AddPending(call.event_id, request);
       ++session->calls_sent;
-      const uint64_t event_id = call.event_id;
+      item.event_id = call.event_id;
       calls_.emplace(call_id, std::move(call));
       if (session->state == SessionState::kConnected) {
-        OutboxItem item;
-        item.event_id = event_id;
-        item.request = request;
-        if (session->Push(std::move(item), options_.max_outbox_bytes)) {
-          session->stream->wake.Signal();
-        } else {
-          CutOffLocked(*session,
-                       absl::ResourceExhaustedError(absl::StrCat(
-                           "client ", client_id,
-                           " is not reading its stream (outbox full)")),
-                       &completions);
-        }
+        session->Push(std::move(item), options_.max_outbox_bytes);  // has room
+        session->stream->wake.Signal();
       }
     }
   }
+  Run(completions);
   if (!refused.ok()) {
     done(std::move(refused));
     return "";
   }
-  Run(completions);
 
   if (options.cancellation != nullptr) {
     uint64_t handle = options.cancellation->AddCallback(
@@ -253,10 +259,13 @@ void Dispatcher::StreamLostLocked(Session& session, absl::Status why) {
   session.state = SessionState::kGrace;
   session.DropQueuedRequests();
   ++session.disconnect_stamp;
+  if (session.grace_deadline.has_value()) deadlines_.Remove(*session.grace_deadline);
+  DeadlineQueue::Handle handle;
   AddDeadlineLocked(clock_->Now() + options_.resume_grace,
                     {DeadlineQueue::Kind::kSessionGrace, session.client_id(),
                      session.disconnect_stamp},
-                    nullptr);
+                    &handle);
+  session.grace_deadline = handle;
 }
 
 void Dispatcher::MaybeEraseSessionLocked(Session& session) {
@@ -303,6 +312,10 @@ absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
                     &data);
   AppendSseEvent("session", data, 0, &stream->preamble);
 
+  if (session->grace_deadline.has_value()) {
+    deadlines_.Remove(*session->grace_deadline);
+    session->grace_deadline.reset();
+  }
   session->stream = stream;
   session->state = SessionState::kConnected;
   session->connected_since = clock_->Now();
@@ -318,6 +331,7 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
   std::deque<OutboxItem> items;
   {
     absl::MutexLock lock(&mu_);
+    stream.writing_since = absl::InfiniteFuture();  // the last write is done
     absl::Time give_up = absl::Now() + max_wait;
     while (true) {
       if (stream.closed || shutting_down_) return CloseLocked(stream, out);
@@ -329,9 +343,21 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
       if (session != nullptr && session->stream.get() == &stream &&
           !session->outbox_empty()) {
         items = session->TakeOutbox();
+        // A call that ended while queued is not sent (its cancel, queued
+        // after it, is then sent needlessly but harmlessly).
+        items.erase(std::remove_if(items.begin(), items.end(),
+                                   [&](const OutboxItem& i) {
+                                     return i.is_request() &&
+                                            !calls_.contains(i.request->call_id);
+                                   }),
+                    items.end());
+        stream.writing_since = clock_->Now();
         break;
       }
-      if (!out->empty()) return WriteStatus::kData;
+      if (!out->empty()) {
+        stream.writing_since = clock_->Now();
+        return WriteStatus::kData;
+      }
       if (stream.wake.WaitWithDeadline(&mu_, give_up)) {
         if (stream.closed || shutting_down_) return CloseLocked(stream, out);
         return WriteStatus::kIdle;
@@ -425,6 +451,7 @@ void Dispatcher::ExpireDueLocked(absl::Time now, Completions* out) {
                    /*tell_client=*/true, out);
     } else {
       Session* session = FindSessionLocked(e.key);
+      if (session != nullptr) session->grace_deadline.reset();  // popped
       if (session != nullptr && session->state == SessionState::kGrace &&
           session->disconnect_stamp == e.stamp) {
         ExpireGraceLocked(*session, out);

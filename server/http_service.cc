@@ -11,6 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,7 @@ namespace sserpc::server_internal {
 namespace {
 
 constexpr char kJson[] = "application/json";
+constexpr size_t kMaxPathBytes = 512;
 
 void SetError(httplib::Response& res, const absl::Status& status,
               int http_status = 0) {
@@ -46,13 +48,20 @@ bool TokenEquals(absl::string_view a, absl::string_view b) {
 bool HasBearer(const httplib::Request& req, absl::string_view token) {
   std::string header = req.get_header_value("Authorization");
   absl::string_view h = header;
-  if (!absl::ConsumePrefix(&h, "Bearer ")) return false;
-  return TokenEquals(h, token);
+  // The auth scheme is case-insensitive (RFC 7235).
+  if (h.size() < 7 || !absl::EqualsIgnoreCase(h.substr(0, 7), "bearer ")) {
+    return false;
+  }
+  return TokenEquals(h.substr(7), token);
 }
 
+// Only literal loopback addresses (and "localhost") count: a host name that
+// merely starts with "127." could resolve anywhere.
 bool IsLoopback(absl::string_view host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" ||
-         absl::StartsWith(host, "127.");
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  in_addr v4;
+  return inet_pton(AF_INET, std::string(host).c_str(), &v4) == 1 &&
+         (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 // Parses `timeout_ms` or `wait_for_client` style query parameters.
@@ -157,6 +166,24 @@ void HttpService::Route() {
     res.set_content(ErrorBody(absl::Status(code, message)), kJson);
   });
 
+  // Routes are matched with std::regex, which recurses once per character of
+  // the path: a hostile long path would overflow a connection thread's
+  // stack. No valid path is longer than ~420 bytes, so longer ones are
+  // refused before routing. HEAD would reach the GET handlers (and take a
+  // client's stream over), so it is refused too.
+  http_.set_pre_routing_handler([](const httplib::Request& req,
+                                   httplib::Response& res) {
+    if (req.path.size() > kMaxPathBytes) {
+      SetError(res, absl::InvalidArgumentError("request path too long"), 414);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method == "HEAD") {
+      SetError(res, absl::InvalidArgumentError("HEAD is not supported"), 405);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
   http_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"status\":\"SERVING\"}", kJson);
   });
@@ -212,7 +239,7 @@ void HttpService::HandleEvents(const httplib::Request& req,
   if (req.has_header("Last-Event-ID")) {
     std::string v = req.get_header_value("Last-Event-ID");
     uint64_t n;
-    bool digits = !v.empty() && v.size() <= 20;
+    bool digits = !v.empty() && v.size() <= 18;  // < 10^18: no overflow
     for (char c : v) digits = digits && absl::ascii_isdigit(c);
     if (!digits || !absl::SimpleAtoi(v, &n)) {
       return SetError(res, absl::InvalidArgumentError(
@@ -362,16 +389,16 @@ absl::StatusOr<int> HttpService::Start(absl::string_view host, int port) {
   started_ = true;
   port_ = bound;
   listen_thread_ = std::thread([this] { http_.listen_after_bind(); });
-  timer_thread_ = std::thread([this] { dispatcher_->RunTimer(); });
-  // No wait for the accept loop: the socket already listens, so connections
-  // made now queue in the backlog.
+  // httplib's stop() does nothing before the accept loop runs, so a Stop()
+  // right after Start() would hang: wait for it.
+  while (!http_.is_running()) absl::SleepFor(absl::Milliseconds(1));
   return bound;
 }
 
 void HttpService::Stop() {
   if (!started_) return;
   started_ = false;
-  dispatcher_->Shutdown();  // ends stream writers and the timer loop
+  dispatcher_->Shutdown();  // ends stream writers
   http_.stop();
   {
     // Writers are already woken and write at most `event: close`; a writer
@@ -384,7 +411,6 @@ void HttpService::Stop() {
   }
   ShutdownAcceptedSockets(port_);
   if (listen_thread_.joinable()) listen_thread_.join();
-  if (timer_thread_.joinable()) timer_thread_.join();
 }
 
 }  // namespace sserpc::server_internal

@@ -51,7 +51,6 @@ class HttpService {
   int listen_fd_ = -1;
   int port_ = 0;
   std::thread listen_thread_;
-  std::thread timer_thread_;
   bool started_ = false;
 };
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 namespace sserpc {
@@ -34,6 +35,11 @@ struct ServerOptions {
   // Bytes of events queued for one stream before the client is considered not
   // to be reading: it is cut off and its calls fail RESOURCE_EXHAUSTED.
   size_t max_outbox_bytes = 16 << 20;
+  // When the outbox is full, a new call fails RESOURCE_EXHAUSTED; if the
+  // stream's current write has also been blocked this long (the client is
+  // not reading), the client is cut off: its calls fail RESOURCE_EXHAUSTED
+  // and the stream is closed. Keep it below write_timeout.
+  absl::Duration max_write_stall = absl::Seconds(2);
   // Calls waiting for one client's answer; one more fails RESOURCE_EXHAUSTED.
   size_t max_pending_per_client = 4096;
   // Calls waiting in the whole server.
@@ -60,6 +66,9 @@ struct ServerOptions {
   // Time source; nullptr means the real clock. Must outlive the server.
   Clock* clock = nullptr;
 };
+
+// INVALID_ARGUMENT naming the first option out of range.
+absl::Status ValidateServerOptions(const ServerOptions& options);
 
 }  // namespace sserpc
 

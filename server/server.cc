@@ -11,11 +11,15 @@ Server::Server(ServerOptions options)
       dispatcher_(std::make_unique<server_internal::Dispatcher>(
           options_, options_.clock != nullptr ? options_.clock : Clock::Real())),
       http_(std::make_unique<server_internal::HttpService>(options_,
-                                                           dispatcher_.get())) {}
+                                                           dispatcher_.get())),
+      timer_([d = dispatcher_.get()] { d->RunTimer(); }) {}
 
 Server::~Server() { Stop(); }
 
 absl::StatusOr<int> Server::Start(absl::string_view host, int port) {
+  if (absl::Status valid = ValidateServerOptions(options_); !valid.ok()) {
+    return valid;
+  }
   absl::StatusOr<int> bound = http_->Start(host, port);
   if (bound.ok()) port_ = *bound;
   return bound;
@@ -23,7 +27,8 @@ absl::StatusOr<int> Server::Start(absl::string_view host, int port) {
 
 void Server::Stop() {
   http_->Stop();
-  dispatcher_->Shutdown();
+  dispatcher_->Shutdown();  // also ends RunTimer()
+  if (timer_.joinable()) timer_.join();
 }
 
 CallResult Server::Call(absl::string_view client_id, absl::string_view method,

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -35,7 +36,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Listens on host:port (port 0 picks a free port) and serves in background
-  // threads. Returns the bound port. FAILED_PRECONDITION if already started,
+  // threads. Returns the bound port. INVALID_ARGUMENT for options out of
+  // range; FAILED_PRECONDITION if already started,
   // or if `host` is not loopback while no tokens are configured (unless
   // options.allow_insecure_non_loopback); UNAVAILABLE if it cannot bind.
   absl::StatusOr<int> Start(absl::string_view host, int port);
@@ -69,6 +71,7 @@ class Server {
   const ServerOptions options_;
   std::unique_ptr<server_internal::Dispatcher> dispatcher_;
   std::unique_ptr<server_internal::HttpService> http_;
+  std::thread timer_;  // deadlines run from construction to Stop()
   int port_ = 0;
 };
 

@@ -18,6 +18,7 @@ bool Session::Push(OutboxItem item, size_t max_bytes) {
   size_t b = item.bytes();
   if (outbox_bytes_ + b > max_bytes) return false;
   outbox_bytes_ += b;
+  if (!item.is_request()) ++outbox_cancels_;
   outbox_.push_back(std::move(item));
   return true;
 }
@@ -28,16 +29,16 @@ void Session::PushCancel(std::string call_id, absl::StatusCode code,
   item.cancel_call_id = std::move(call_id);
   item.cancel_code = code;
   if (state != SessionState::kConnected) {
-    size_t cancels = 0;
-    for (const OutboxItem& o : outbox_) cancels += o.is_request() ? 0 : 1;
-    while (cancels >= max_retained && !outbox_.empty()) {
+    // Only cancels wait while no stream is open (requests stay pending).
+    while (outbox_cancels_ >= max_retained && !outbox_.empty()) {
+      if (!outbox_.front().is_request()) --outbox_cancels_;
       outbox_bytes_ -= outbox_.front().bytes();
       outbox_.pop_front();
-      --cancels;
     }
     if (max_retained == 0) return;
   }
   outbox_bytes_ += item.bytes();
+  ++outbox_cancels_;
   outbox_.push_back(std::move(item));
 }
 
@@ -66,6 +67,7 @@ std::deque<OutboxItem> Session::TakeOutbox() {
   std::deque<OutboxItem> out;
   out.swap(outbox_);
   outbox_bytes_ = 0;
+  outbox_cancels_ = 0;
   return out;
 }
 
@@ -79,6 +81,7 @@ void Session::DropQueuedRequests() {
   }
   outbox_.swap(kept);
   outbox_bytes_ = bytes;
+  outbox_cancels_ = outbox_.size();
 }
 
 void Session::QueueResume(std::optional<uint64_t> last_event_id) {

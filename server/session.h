@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/deadline_queue.h"
 
 namespace sserpc::server_internal {
 
@@ -44,6 +45,9 @@ struct StreamState {
   std::string client_id;
   uint64_t generation = 0;
   bool closed = false;
+  // When the writer took its current batch; InfiniteFuture() while it is not
+  // writing. A write blocked for long means the client is not reading.
+  absl::Time writing_since = absl::InfiniteFuture();
   // Why the server ended the stream; sent as `event: close` when not OK.
   absl::Status close_reason;
   std::string preamble;  // `retry:` and `event: session`, written first
@@ -68,6 +72,8 @@ class Session {
   SessionState state = SessionState::kAbsent;
   std::shared_ptr<StreamState> stream;  // non-null iff kConnected
   uint64_t disconnect_stamp = 0;        // bumped on every stream loss
+  // The queued end of the grace period, while in kGrace.
+  std::optional<DeadlineQueue::Handle> grace_deadline;
   absl::Time connected_since;
 
   // Counters for the client list.
@@ -96,6 +102,10 @@ class Session {
   size_t pending_count() const { return pending_.size(); }
   std::vector<std::string> PendingCallIds() const;
 
+  // True if an item of `bytes` fits under `max_bytes` of queued events.
+  bool HasRoomFor(size_t bytes, size_t max_bytes) const {
+    return outbox_bytes_ + bytes <= max_bytes;
+  }
   // Queues an event for the current stream. Returns false, changing nothing,
   // if the outbox would then hold more than `max_bytes`.
   bool Push(OutboxItem item, size_t max_bytes);
@@ -125,6 +135,7 @@ class Session {
   std::map<uint64_t, std::shared_ptr<const OutgoingRequest>> pending_;
   std::deque<OutboxItem> outbox_;
   size_t outbox_bytes_ = 0;
+  size_t outbox_cancels_ = 0;  // cancel items in outbox_
 };
 
 }  // namespace sserpc::server_internal

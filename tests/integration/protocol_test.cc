@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
@@ -576,7 +577,8 @@ TEST_F(ProtocolTest, HealthAndClientListAndUnknownPaths) {
 TEST_F(ProtocolTest, ClientThatStopsReadingIsCutOffAndOthersAreUnaffected) {
   ServerOptions options;
   options.max_outbox_bytes = 256 * 1024;
-  options.write_timeout = absl::Seconds(1);
+  options.max_write_stall = absl::Milliseconds(200);
+  options.write_timeout = absl::Seconds(5);
   StartServer(options);
   // A raw TCP client that sends the stream request and never reads.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -597,12 +599,17 @@ TEST_F(ProtocolTest, ClientThatStopsReadingIsCutOffAndOthersAreUnaffected) {
   const std::string payload = absl::StrCat("\"", std::string(64 * 1024, 'x'), "\"");
   std::vector<std::shared_ptr<Outcome>> stuck_calls;
   bool cut_off = false;
-  for (int i = 0; i < 2000 && !cut_off; ++i) {
+  for (int i = 0; i < 3000 && !cut_off; ++i) {
     stuck_calls.push_back(StartCall("stuck", payload, absl::Seconds(60)));
-    cut_off = stuck_calls.back()->done.HasBeenNotified();
-    if (i % 50 == 49) absl::SleepFor(absl::Milliseconds(10));
+    Outcome& last = *stuck_calls.back();
+    if (last.done.HasBeenNotified()) {
+      // Refused: the outbox is full. Once the blocked write has lasted
+      // max_write_stall, the next call cuts the client off.
+      cut_off = absl::StrContains(last.result.status().message(), "cut off");
+      if (!cut_off) absl::SleepFor(absl::Milliseconds(10));
+    }
   }
-  ASSERT_TRUE(cut_off) << "the outbox never filled";
+  ASSERT_TRUE(cut_off) << "the client was never cut off";
   int exhausted = 0;
   for (auto& o : stuck_calls) {
     ASSERT_TRUE(o->done.WaitForNotificationWithTimeout(absl::Seconds(10)));
@@ -653,6 +660,72 @@ TEST_F(ProtocolTest, StopDoesNotWaitForIdleKeepAliveConnections) {
   server_->Stop();
   // Without closing idle connections itself, Stop() would wait 60 s.
   EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+}
+
+TEST_F(ProtocolTest, HostilePathsAndMethodsAreRefusedAndTheServerSurvives) {
+  StartServer();
+  auto http = Http();
+  // std::regex routing recurses per character: a long path must be refused
+  // before routing instead of overflowing a connection thread's stack.
+  auto long_get = http->Get(absl::StrCat("/sserpc/v1/clients/", std::string(8000, 'a'),
+                                         "/events").c_str());
+  ASSERT_TRUE(long_get);
+  EXPECT_EQ(long_get->status, 414);
+  auto long_call = http->Post(
+      absl::StrCat("/sserpc/v1/clients/c1/calls/", std::string(8000, 'm')).c_str(),
+      "{}", "application/json");
+  ASSERT_TRUE(long_call);
+  EXPECT_EQ(long_call->status, 414);
+  // HEAD would reach the stream handler and take a client's stream over.
+  RawStream stream(port_, "c1");
+  stream.WaitFor("session", 1);
+  auto head = http->Head("/sserpc/v1/clients/c1/events");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 405);
+  EXPECT_TRUE(stream.WaitFor("close", 1, absl::Milliseconds(200)).empty());
+  auto bad_last_id = Http()->Get("/sserpc/v1/clients/c2/events",
+                                 {{"Last-Event-ID", "18446744073709551615"}});
+  ASSERT_TRUE(bad_last_id);
+  EXPECT_EQ(bad_last_id->status, 400);
+  auto health = http->Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(ProtocolTest, BearerSchemeIsCaseInsensitive) {
+  ServerOptions options;
+  options.client_tokens = {{"alice", "ta"}};
+  StartServer(options);
+  RawStream alice(port_, "alice", {{"Authorization", "bearer ta"}});
+  ASSERT_EQ(alice.WaitFor("session", 1).size(), 1u);
+}
+
+TEST_F(ProtocolTest, StopRightAfterStartReturns) {
+  for (int i = 0; i < 20; ++i) {
+    Server server;
+    ASSERT_TRUE(server.Start("127.0.0.1", 0).ok());
+    server.Stop();
+  }
+}
+
+TEST_F(ProtocolTest, StartRefusesBadOptionsAndHostNamesThatOnlyLookLoopback) {
+  ServerOptions bad;
+  bad.heartbeat = absl::ZeroDuration();
+  Server with_bad_options(bad);
+  EXPECT_EQ(with_bad_options.Start("127.0.0.1", 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  Server lookalike;
+  EXPECT_EQ(lookalike.Start("127.example.com", 0).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ProtocolTest, CallsEndBeforeStartAndAfterAFailedStart) {
+  Server server;  // never started: deadlines still run
+  CallOptions options;
+  options.timeout = absl::Milliseconds(50);
+  options.wait_for_client = true;
+  CallResult r = server.Call("c1", "demo.S/M", "{}", options);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
 }  // namespace

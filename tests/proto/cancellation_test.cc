@@ -242,5 +242,38 @@ TEST(CancellationTest, CallbacksRacingWithCancelEachRunExactlyOnce) {
   }
 }
 
+TEST(CancellationTest, RemoveCallbackWaitsForTheCallbackRunningElsewhere) {
+  Cancellation c;
+  absl::Notification entered, release;
+  std::atomic<bool> finished{false};
+  uint64_t h = c.AddCallback([&] {
+    entered.Notify();
+    release.WaitForNotification();
+    finished = true;
+  });
+  std::thread canceller([&] { c.Cancel(); });
+  entered.WaitForNotification();
+  std::thread remover([&] {
+    c.RemoveCallback(h);
+    EXPECT_TRUE(finished.load());  // returned only after the callback did
+  });
+  absl::SleepFor(absl::Milliseconds(20));
+  release.Notify();
+  remover.join();
+  canceller.join();
+}
+
+TEST(CancellationTest, RemoveCallbackFromInsideACallbackDoesNotWait) {
+  Cancellation c;
+  uint64_t h = 0;
+  bool ran = false;
+  h = c.AddCallback([&] {
+    c.RemoveCallback(h);  // would deadlock if it waited for itself
+    ran = true;
+  });
+  c.Cancel();
+  EXPECT_TRUE(ran);
+}
+
 }  // namespace
 }  // namespace sserpc

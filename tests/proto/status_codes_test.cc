@@ -119,5 +119,9 @@ TEST(CodeForHttpStatusTest, GatewayAndSizeStatusesMapToRetryableCodes) {
   EXPECT_EQ(CodeForHttpStatus(410), Code::kNotFound);
 }
 
+TEST(StatusCodesTest, NonCanonicalCodesTravelAsUnknown) {
+  EXPECT_EQ(StatusCodeName(static_cast<absl::StatusCode>(42)), "UNKNOWN");
+}
+
 }  // namespace
 }  // namespace sserpc

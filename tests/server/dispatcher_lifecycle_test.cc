@@ -27,8 +27,12 @@ class OutboxLimitTest : public DispatcherTest {
   void SetUp() override { options_.max_outbox_bytes = 600; }
 
   // Starts calls to `client` without reading its stream until the dispatcher
-  // ends one of them. Returns every call's outcome.
+  // ends one of them. The stream's writer last took data (ReadNow) and is
+  // taken to be blocked in that write for max_write_stall: the client is not
+  // reading. Returns every call's outcome; the last one is the call that
+  // found the outbox full and was refused.
   std::vector<Outcome*> PileUpUntilCutOff(const std::string& client) {
+    clock_.Advance(options_.max_write_stall);
     std::vector<Outcome*> outs;
     for (int i = 0; i < 100; ++i) {
       outs.push_back(NewOutcome());
@@ -63,7 +67,32 @@ TEST_F(OutboxLimitTest, ClientNotReadingIsCutOffAndAllItsCallsFail) {
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->state, "resuming");
   EXPECT_EQ(info->pending, 0u);
-  EXPECT_EQ(info->calls_failed, outs.size());
+  EXPECT_EQ(info->calls_failed, outs.size() - 1);  // the refused one never started
+}
+
+TEST_F(OutboxLimitTest, FullOutboxOfAReadingClientRefusesOnlyTheNewCall) {
+  auto busy = Connect("busy");
+  ASSERT_TRUE(busy);
+  ReadNow(d(), *busy);
+  // The writer is not stalled (the clock has not moved since its last
+  // write): a burst that fills the outbox refuses only the call that does
+  // not fit.
+  std::vector<Outcome*> outs;
+  for (int i = 0; i < 100; ++i) {
+    outs.push_back(NewOutcome());
+    Start("busy", outs.back(), Opts(absl::Hours(1)));
+    if (outs.back()->done()) break;
+  }
+  ASSERT_GT(outs.size(), 2u);
+  ASSERT_LT(outs.size(), 100u);
+  EXPECT_EQ(outs.back()->code(), absl::StatusCode::kResourceExhausted);
+  for (size_t i = 0; i + 1 < outs.size(); ++i) EXPECT_FALSE(outs[i]->done());
+  Written w = ReadNow(d(), *busy);  // the writer drains the outbox
+  EXPECT_EQ(w.status, WriteStatus::kData);
+  EXPECT_EQ(w.Requests().size(), outs.size() - 1);
+  Outcome* next = NewOutcome();
+  Start("busy", next, Opts(absl::Hours(1)));
+  EXPECT_FALSE(next->done());  // there is room again
 }
 
 TEST_F(OutboxLimitTest, CuttingOffOneClientLeavesAnotherAlone) {
@@ -112,7 +141,7 @@ TEST_F(OutboxLimitTest, CutOffClientIsToldOnReconnectWhichCallsFailed) {
 
   EXPECT_TRUE(w.Requests().empty());
   std::vector<CancelEnvelope> cancels = w.Cancels();
-  EXPECT_EQ(cancels.size(), outs.size());
+  EXPECT_EQ(cancels.size(), outs.size() - 1);  // the refused call never started
   for (const CancelEnvelope& c : cancels) {
     EXPECT_EQ(c.code, absl::StatusCode::kResourceExhausted);
   }

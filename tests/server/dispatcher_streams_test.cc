@@ -555,11 +555,12 @@ TEST_F(DispatcherStreamTest,
        WaitForClientCallToAForgottenClientIsDeliveredDespiteItsLastEventId) {
   auto stream = Connect("c1");
   ASSERT_TRUE(stream);
+  std::vector<uint64_t> seen;
   for (int i = 0; i < 3; ++i) {
     std::string id = Start("c1", NewOutcome());
+    for (uint64_t e : ReadNow(d(), *stream).RequestEventIds()) seen.push_back(e);
     ASSERT_TRUE(d().DeliverReply("c1", PayloadReply(id, "{}")).ok());
   }
-  std::vector<uint64_t> seen = ReadNow(d(), *stream).RequestEventIds();
   ASSERT_EQ(seen.size(), 3u);
   d().StreamEnded(*stream);
   AdvanceAndExpire(options_.resume_grace);
@@ -691,6 +692,19 @@ TEST_F(DispatcherStreamTest,
             std::vector<std::string>{next_id});
   ASSERT_TRUE(d().DeliverReply("c1", PayloadReply(id, "{}")).ok());
   EXPECT_EQ(out->runs, 1);
+}
+
+TEST_F(DispatcherStreamTest, RequestOfACallThatEndedWhileQueuedIsNotWritten) {
+  auto stream = Connect("c1");
+  ASSERT_TRUE(stream);
+  ReadNow(d(), *stream);
+  Outcome* out = NewOutcome();
+  std::string id = Start("c1", out);
+  ASSERT_TRUE(d().Cancel(id, absl::CancelledError("changed my mind")));
+  Written w = ReadNow(d(), *stream);
+  EXPECT_TRUE(w.Requests().empty());
+  ASSERT_EQ(w.Cancels().size(), 1u);  // harmless: the client ignores it
+  EXPECT_EQ(w.Cancels()[0].call_id, id);
 }
 
 }  // namespace
