@@ -367,6 +367,24 @@ TEST_F(ClientHttpTest, AnswerRefusedWith404IsNotRetried) {
   EXPECT_EQ(client.stats().answer_retries, 0u);
 }
 
+TEST_F(ClientHttpTest, AnswerTooLargeForTheServerBecomesResourceExhausted) {
+  // The server refuses any answer carrying a payload with 413, as it does
+  // for bodies over its limit.
+  server_.set_reply_policy([](int, const std::vector<ReplyEnvelope>& replies) {
+    for (const ReplyEnvelope& r : replies) {
+      if (r.error.ok()) return 413;
+    }
+    return 0;
+  });
+  Client client(Options());
+  ASSERT_TRUE(client.Register("demo.Echo/Say", EmptyAnswer).ok());
+  StartAndConnect(client);
+  server_.SendRequest("big", "demo.Echo/Say");
+  std::optional<ReplyEnvelope> r = server_.WaitForReply("big");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->error.code(), absl::StatusCode::kResourceExhausted);
+}
+
 TEST_F(ClientHttpTest, ReconnectsAfterTheStreamEndsSendingLastEventId) {
   Client client(Options());
   ASSERT_TRUE(client.Register("demo.Echo/Say", EmptyAnswer).ok());
