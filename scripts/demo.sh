@@ -1,56 +1,48 @@
 #!/usr/bin/env bash
-# The demo: builds sserpc, then shows a server calling a client end to end,
-# first through the C++ API, then through sserpc-server's HTTP calls endpoint
-# with curl. Stops everything by itself.
+# The demo: builds sserpc, starts the greeter server and client (typed code
+# generated from examples/greeter/greeter.proto), lets the server call the
+# client through the C++ API, then calls the client from the command line
+# with sserpc-trigger. Stops everything by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "== building (first run: installs packages and compiles, a few minutes)"
 bash scripts/build.sh >/dev/null
 B="${SSERPC_BUILD_DIR:-build}"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-
-wait_listening() {  # file -> port
-  for _ in $(seq 1 200); do
-    if grep -q LISTENING "$1" 2>/dev/null; then awk '/LISTENING/{print $2; exit}' "$1"; return; fi
-    sleep 0.05
-  done
-  echo "demo: server did not start" >&2; exit 1
-}
-
 tmp=$(mktemp -d)
-echo "== 1. A C++ server calls a C++ client through the API (examples/hello)"
-"$B/examples/hello_server" --port 0 >"$tmp/hello_server.out" &
-server_pid=$!; pids+=($server_pid)
-port=$(wait_listening "$tmp/hello_server.out")
-"$B/examples/hello_client" --server "http://127.0.0.1:$port" --client-id demo-laptop 2>&1 | sed 's/^/    /' &
+
+"$B/examples/greeter_server" --port 0 >"$tmp/server.out" &
 pids+=($!)
-tail -n +2 -f "$tmp/hello_server.out" --pid "$server_pid" | sed 's/^/    /' || true
-wait "$server_pid"
-kill "${pids[@]}" 2>/dev/null || true; pids=()
+port=""
+for _ in $(seq 1 200); do
+  port=$(awk '/LISTENING/{print $2; exit}' "$tmp/server.out"); [ -n "$port" ] && break; sleep 0.05
+done
+[ -n "$port" ] || { echo "demo: the server did not start" >&2; exit 1; }
+url="http://127.0.0.1:$port"
+echo "== greeter_server listens on $url; starting greeter_client (client id demo-laptop)"
+"$B/examples/greeter_client" --server "$url" --client-id demo-laptop 2> >(sed 's/^/    /' >&2) &
+pids+=($!)
+
+echo "== 1. the server calls the client through the generated C++ Caller"
+for _ in $(seq 1 400); do grep -q "demo calls done" "$tmp/server.out" && break; sleep 0.05; done
+grep '^\[server\]' "$tmp/server.out" | sed 's/^/    /'
 
 echo
-echo "== 2. Any back end calls the client through sserpc-server's HTTP endpoint (curl)"
-"$B/server/sserpc-server" --port 0 >"$tmp/relay.out" 2>/dev/null &
-pids+=($!)
-port=$(wait_listening "$tmp/relay.out")
-url="http://127.0.0.1:$port"
-"$B/examples/hello_client" --server "$url" --client-id demo-laptop 2>/dev/null &
-pids+=($!)
-for _ in $(seq 1 200); do
-  curl -s "$url/sserpc/v1/clients" | grep -q '"state":"connected"' && break; sleep 0.05
-done
-show() {  # title, curl args...
-  local title=$1; shift
-  printf '    $ curl %s\n' "$*"
-  curl -s -w '    -> HTTP %{http_code}\n' "$@" | sed 's/^\([^ ]\)/    \1/'
+echo "== 2. anyone calls the client from the command line with sserpc-trigger"
+trigger() {
+  printf '    $ sserpc-trigger %s\n' "$*"
+  set +e
+  "$B/server/sserpc-trigger" --server "$url" "$@" 2>&1 | sed 's/^/      /'
+  local rc=${PIPESTATUS[0]}
+  set -e
+  printf '      (exit code %s)\n' "$rc"
 }
-show "list" "$url/sserpc/v1/clients"
-echo
-show "call" -X POST "$url/sserpc/v1/clients/demo-laptop/calls/demo.Greeter/SayHello?timeout_ms=2000" -d '{"name":"curl"}'
-echo
-show "deadline" -X POST "$url/sserpc/v1/clients/demo-laptop/calls/demo.Greeter/Countdown?timeout_ms=500" -d '{"seconds":3}'
-echo
-show "absent" -X POST "$url/sserpc/v1/clients/nobody/calls/demo.Greeter/SayHello" -d '{"name":"?"}'
+trigger --list
+trigger --client demo-laptop demo.Greeter/SayHello '{"name":"Linus"}'
+trigger --client demo-laptop demo.Greeter/Countdown '{"seconds":3}' --timeout-ms 800
+trigger --client demo-laptop demo.Greeter/Teleport '{}'
+trigger --client nobody demo.Greeter/SayHello '{"name":"?"}'
 echo
 echo "== demo finished"

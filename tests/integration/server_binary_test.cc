@@ -16,62 +16,13 @@
 #include "client/client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/process.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 
-// A child process with its stdout (and stderr) captured.
-class Process {
- public:
-  explicit Process(std::vector<std::string> argv) {
-    int out[2];
-    EXPECT_EQ(pipe(out), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      dup2(out[1], 2);
-      close(out[0]);
-      std::vector<char*> args;
-      for (std::string& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(out[1]);
-    out_ = fdopen(out[0], "r");
-  }
-  ~Process() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      Wait();
-    }
-    if (out_ != nullptr) fclose(out_);
-  }
-  // Next line of output, "" at end.
-  std::string Line() {
-    char buf[4096];
-    if (fgets(buf, sizeof(buf), out_) == nullptr) return "";
-    return buf;
-  }
-  std::string Rest() {
-    std::string all, line;
-    while (!(line = Line()).empty()) all += line;
-    return all;
-  }
-  int Wait() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
-  void Signal(int sig) { kill(pid_, sig); }
-
- private:
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
-  bool exited_ = false;
-};
+using ::sserpc::testing::Process;
 
 int ReadPort(Process& p) {
   std::string line = p.Line();
@@ -112,7 +63,7 @@ TEST(ServerBinaryTest, ServesTheProtocolAndRelaysCallsToAClient) {
   EXPECT_EQ(empty->body, R"({"got":{}})");
 
   server.Signal(SIGTERM);
-  EXPECT_EQ(server.Wait(), 0);
+  EXPECT_EQ(server.Finish(), 0);
   client.Stop();
 }
 
@@ -153,7 +104,7 @@ TEST(ServerBinaryTest, TokenFileGuardsClientsAndAdminTokenGuardsCalls) {
   EXPECT_EQ(ok->status, 200);
   EXPECT_EQ(ok->body, "\"pong\"");
   server.Signal(SIGINT);
-  EXPECT_EQ(server.Wait(), 0);
+  EXPECT_EQ(server.Finish(), 0);
   client.Stop();
   unlink(path);
 }
@@ -161,9 +112,8 @@ TEST(ServerBinaryTest, TokenFileGuardsClientsAndAdminTokenGuardsCalls) {
 TEST(ServerBinaryTest, BadTokenFileAndNonLoopbackWithoutTokensAreRefused) {
   {
     Process server({SSERPC_SERVER_BINARY, "--port=0", "--client_tokens=/nonexistent/file"});
-    std::string out = server.Rest();
-    EXPECT_EQ(server.Wait(), 2);
-    EXPECT_THAT(out, HasSubstr("cannot read /nonexistent/file"));
+    EXPECT_EQ(server.Finish(), 2);
+    EXPECT_THAT(server.err(), HasSubstr("cannot read /nonexistent/file"));
   }
   {
     char path[] = "/tmp/sserpc-tokens-XXXXXX";
@@ -172,16 +122,14 @@ TEST(ServerBinaryTest, BadTokenFileAndNonLoopbackWithoutTokensAreRefused) {
     ASSERT_EQ(write(fd, bad.data(), bad.size()), static_cast<ssize_t>(bad.size()));
     close(fd);
     Process server({SSERPC_SERVER_BINARY, "--port=0", absl::StrCat("--client_tokens=", path)});
-    std::string out = server.Rest();
-    EXPECT_EQ(server.Wait(), 2);
-    EXPECT_THAT(out, HasSubstr(":1: expected '<client_id> <token>'"));
+    EXPECT_EQ(server.Finish(), 2);
+    EXPECT_THAT(server.err(), HasSubstr(":1: expected '<client_id> <token>'"));
     unlink(path);
   }
   {
     Process server({SSERPC_SERVER_BINARY, "--host=0.0.0.0", "--port=0"});
-    std::string out = server.Rest();
-    EXPECT_EQ(server.Wait(), 1);
-    EXPECT_THAT(out, HasSubstr("refusing to listen on 0.0.0.0"));
+    EXPECT_EQ(server.Finish(), 1);
+    EXPECT_THAT(server.err(), HasSubstr("refusing to listen on 0.0.0.0"));
   }
 }
 
