@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  g++ cmake make pkg-config curl
+  g++ cmake make pkg-config curl python3
   libcpp-httplib-dev
   libprotobuf-dev protobuf-compiler libprotoc-dev
   libabsl-dev
