@@ -208,6 +208,11 @@ void HttpService::Route() {
 bool HttpService::AuthorizeClient(const httplib::Request& req,
                                   absl::string_view client_id,
                                   httplib::Response& res) const {
+  // The id is checked first: nothing is done for a malformed one.
+  if (absl::Status valid = ValidateClientId(client_id); !valid.ok()) {
+    SetError(res, valid);
+    return false;
+  }
   if (options_.client_tokens.empty()) return true;
   auto it = options_.client_tokens.find(std::string(client_id));
   if (it != options_.client_tokens.end() && HasBearer(req, it->second)) {
@@ -232,8 +237,6 @@ bool HttpService::AuthorizeAdmin(const httplib::Request& req,
 void HttpService::HandleEvents(const httplib::Request& req,
                                httplib::Response& res) {
   const std::string client_id = req.matches[1];
-  absl::Status valid = ValidateClientId(client_id);
-  if (!valid.ok()) return SetError(res, valid);
   if (!AuthorizeClient(req, client_id, res)) return;
   std::optional<uint64_t> last_event_id;
   if (req.has_header("Last-Event-ID")) {
@@ -300,8 +303,6 @@ void HttpService::HandleEvents(const httplib::Request& req,
 void HttpService::HandleReplies(const httplib::Request& req,
                                 httplib::Response& res) {
   const std::string client_id = req.matches[1];
-  absl::Status valid = ValidateClientId(client_id);
-  if (!valid.ok()) return SetError(res, valid);
   if (!AuthorizeClient(req, client_id, res)) return;
   std::vector<ReplyEnvelope> replies;
   bool is_batch = false;

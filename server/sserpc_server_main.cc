@@ -1,9 +1,9 @@
 // sserpc-server: the standalone relay. It serves the wire protocol with no
 // compiled-in schema, so back ends in any language call connected clients
 // through its calls endpoint.
-#include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "proto/flag_names.h"
 #include "proto/ids.h"
+#include "proto/stop_signals.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
@@ -24,7 +25,11 @@ ABSL_FLAG(std::string, client_tokens, "",
           "File of '<client_id> <token>' lines. When given, every client "
           "needs its token and unknown clients are refused.");
 ABSL_FLAG(std::string, admin_token, "",
-          "Token the calls endpoint and the client list require.");
+          "Token the calls endpoint and the client list require (visible in "
+          "the process list: prefer --admin-token-file or "
+          "$SSERPC_ADMIN_TOKEN).");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "File whose first line is the admin token.");
 ABSL_FLAG(bool, allow_insecure_non_loopback, false,
           "Listen on a non-loopback address without tokens.");
 ABSL_FLAG(int64_t, heartbeat_ms, 15000, "Longest silence on a stream.");
@@ -81,6 +86,20 @@ int main(int argc, char** argv) {
     options.client_tokens = *std::move(tokens);
   }
   options.admin_token = absl::GetFlag(FLAGS_admin_token);
+  if (const std::string file = absl::GetFlag(FLAGS_admin_token_file); !file.empty()) {
+    std::ifstream in(file);
+    std::string line;
+    if (!in || !std::getline(in, line) ||
+        absl::StripAsciiWhitespace(line).empty()) {
+      std::fprintf(stderr, "sserpc-server: cannot read a token from %s\n",
+                   file.c_str());
+      return 2;
+    }
+    options.admin_token = std::string(absl::StripAsciiWhitespace(line));
+  } else if (options.admin_token.empty() &&
+             std::getenv("SSERPC_ADMIN_TOKEN") != nullptr) {
+    options.admin_token = std::getenv("SSERPC_ADMIN_TOKEN");
+  }
   options.allow_insecure_non_loopback =
       absl::GetFlag(FLAGS_allow_insecure_non_loopback);
   options.heartbeat = absl::Milliseconds(absl::GetFlag(FLAGS_heartbeat_ms));
@@ -95,12 +114,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Block the stop signals in every thread; the main thread waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sserpc::BlockStopSignals();  // before any thread starts
 
   sserpc::Server server(options);
   const std::string host = absl::GetFlag(FLAGS_host);
@@ -115,8 +129,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "sserpc-server: serving http://%s:%d/sserpc/v1/\n",
                host.c_str(), *port);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  sserpc::WaitForStopSignal();
   std::fprintf(stderr, "sserpc-server: stopping\n");
   server.Stop();
   return 0;

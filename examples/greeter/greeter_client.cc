@@ -1,7 +1,5 @@
 // greeter_client: the client side of the demo. Implements demo.Greeter with
 // the generated Handler and serves it until SIGINT/SIGTERM.
-#include <signal.h>
-
 #include <cstdio>
 #include <string>
 
@@ -11,6 +9,7 @@
 #include "greeter.sserpc.h"
 #include "sserpc/client/client.h"
 #include "sserpc/proto/flag_names.h"
+#include "sserpc/proto/stop_signals.h"
 
 ABSL_FLAG(std::string, server, "http://127.0.0.1:8080", "Server URL.");
 ABSL_FLAG(std::string, client_id, "demo-laptop", "This client's id.");
@@ -46,12 +45,7 @@ class Greeter final : public demo::Greeter::Handler {
 int main(int argc, char** argv) {
   sserpc::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
-  signal(SIGPIPE, SIG_IGN);  // a client-only process must do this itself
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sserpc::BlockStopSignals();  // before any thread starts
 
   sserpc::ClientOptions options;
   options.server_url = absl::GetFlag(FLAGS_server);
@@ -67,8 +61,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "[client] %s serving demo.Greeter for %s\n",
                options.client_id.c_str(), options.server_url.c_str());
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  sserpc::WaitForStopSignal();
   client.Stop();
   return 0;
 }

@@ -2,8 +2,6 @@
 // demo.Greeter through the generated Caller and prints every outcome, then
 // keeps serving (sserpc-trigger can call through it) until SIGINT/SIGTERM,
 // or exits at once with --exit-after-calls.
-#include <signal.h>
-
 #include <cstdio>
 #include <string>
 
@@ -12,6 +10,7 @@
 #include "absl/synchronization/notification.h"
 #include "greeter.sserpc.h"
 #include "sserpc/proto/flag_names.h"
+#include "sserpc/proto/stop_signals.h"
 #include "sserpc/server/server.h"
 
 ABSL_FLAG(int, port, 0, "Port to listen on (0: any free port).");
@@ -32,11 +31,7 @@ void Show(const std::string& what, const absl::StatusOr<T>& r) {
 int main(int argc, char** argv) {
   sserpc::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sserpc::BlockStopSignals();  // before any thread starts
 
   sserpc::Server server;
   absl::StatusOr<int> port = server.Start("127.0.0.1", absl::GetFlag(FLAGS_port));
@@ -86,8 +81,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   if (!absl::GetFlag(FLAGS_exit_after_calls)) {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    sserpc::WaitForStopSignal();
   }
   server.Stop();
   return 0;

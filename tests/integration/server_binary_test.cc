@@ -109,6 +109,27 @@ TEST(ServerBinaryTest, TokenFileGuardsClientsAndAdminTokenGuardsCalls) {
   unlink(path);
 }
 
+TEST(ServerBinaryTest, AdminTokenFromAFile) {
+  char path[] = "/tmp/sserpc-admin-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string token = "from-file\n";
+  ASSERT_EQ(write(fd, token.data(), token.size()), static_cast<ssize_t>(token.size()));
+  close(fd);
+  Process server({SSERPC_SERVER_BINARY, "--port=0", "--admin-token-file", path});
+  const int port = ReadPort(server);
+  httplib::Client http("127.0.0.1", port);
+  auto refused = http.Get("/sserpc/v1/clients");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  auto ok = http.Get("/sserpc/v1/clients", {{"Authorization", "Bearer from-file"}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Finish(), 0);
+  unlink(path);
+}
+
 TEST(ServerBinaryTest, BadTokenFileAndNonLoopbackWithoutTokensAreRefused) {
   {
     Process server({SSERPC_SERVER_BINARY, "--port=0", "--client_tokens=/nonexistent/file"});
