@@ -56,7 +56,9 @@ class Client {
 
   // Stops reading the stream, cancels running handlers (their contexts say
   // UNAVAILABLE), waits for them, and gives their answers up to `drain` to
-  // reach the server. Idempotent.
+  // reach the server (an answer POST already in flight may take up to
+  // reply_timeout). Idempotent. Must not be called from a handler, which it
+  // would wait for.
   void Stop(absl::Duration drain = absl::Seconds(2));
 
   // Why the client stopped on its own (refused by the server, or another
