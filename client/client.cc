@@ -217,8 +217,15 @@ void Client::OnRequest(absl::string_view data) {
       absl::MutexLock lock(&mu_);
       stopping = stopping_;
     }
-    // Cancelled by the server or the deadline: nobody waits for an answer.
-    if (cancellation->IsCancelled() && !stopping) return;
+    if (cancellation->IsCancelled()) {
+      // Cancelled by the server or the deadline: nobody waits for an
+      // answer. Interrupted by Stop(): an answer is sent, unless the
+      // handler just gave back the interruption itself; then the call stays
+      // pending on the server and is redelivered when this client id comes
+      // back within the grace period.
+      if (!stopping) return;
+      if (!result.ok() && result.status() == cancellation->status()) return;
+    }
     Answer(std::move(req.call_id), std::move(result), deadline);
   });
   if (!queued) {

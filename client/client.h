@@ -57,7 +57,9 @@ class Client {
   // Stops reading the stream, cancels running handlers (their contexts say
   // UNAVAILABLE), waits for them, and gives their answers up to `drain` to
   // reach the server (an answer POST already in flight may take up to
-  // reply_timeout). Idempotent. Must not be called from a handler, which it
+  // reply_timeout). A handler that returns its context's cancel_status() is
+  // not answered: its call stays pending on the server and is redelivered
+  // if this client id reconnects within the grace period. Idempotent. Must not be called from a handler, which it
   // would wait for.
   void Stop(absl::Duration drain = absl::Seconds(2));
 

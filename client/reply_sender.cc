@@ -83,11 +83,16 @@ void ReplySender::Loop() {
     {
       absl::MutexLock lock(&mu_);
       if (!retry.empty()) {
-        // Back off before retrying, but never past the stop deadline.
-        absl::Duration wait = backoff;
-        if (stopping_) wait = std::min(wait, stop_by_ - clock_->Now());
-        absl::Time until = absl::Now() + wait;
-        while (!wake_.WaitWithDeadline(&mu_, until)) {
+        // Back off before retrying, but never past the stop deadline, even
+        // one set while waiting. (Waits are in real time; the stop deadline
+        // is on clock_, so it is converted each time.)
+        absl::Time until = absl::Now() + backoff;
+        while (true) {
+          if (stopping_) {
+            until = std::min(until, absl::Now() + (stop_by_ - clock_->Now()));
+          }
+          if (absl::Now() >= until) break;
+          wake_.WaitWithDeadline(&mu_, until);
         }
       }
       while (queue_.empty() && retry.empty() && !finishing_) {

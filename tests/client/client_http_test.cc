@@ -812,6 +812,28 @@ TEST_F(ClientHttpTest, StopDeliversTheAnswersOfTheHandlersItCancelled) {
   EXPECT_EQ(client.stats().answers_sent, 1u);
 }
 
+TEST_F(ClientHttpTest, StopDoesNotAnswerAHandlerThatGaveBackItsInterruption) {
+  absl::Notification started;
+  Client client(Options());
+  ASSERT_TRUE(client
+                  .Register("demo.Slow/Ask",
+                            [&](CallContext& ctx, absl::string_view)
+                                -> absl::StatusOr<std::string> {
+                              started.Notify();
+                              ctx.cancellation().WaitWithTimeout(kWait);
+                              return ctx.cancel_status();  // "I was stopped"
+                            })
+                  .ok());
+  StartAndConnect(client);
+  server_.SendRequest("asked", "demo.Slow/Ask");
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(kWait));
+  client.Stop(absl::Seconds(2));
+  // Unanswered, the call stays pending on the server, to be redelivered
+  // when this client id comes back.
+  EXPECT_EQ(server_.PostsCarrying("asked"), 0);
+  EXPECT_EQ(client.stats().answers_sent, 0u);
+}
+
 TEST_F(ClientHttpTest, DestroyingARunningClientStopsIt) {
   Seen seen;
   {
