@@ -29,7 +29,8 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {}
 
 Client::~Client() { Stop(absl::ZeroDuration()); }
 
-absl::Status Client::Register(absl::string_view method, Handler handler) {
+absl::Status Client::Register(absl::string_view method, Handler handler,
+                              HandlerOptions options) {
   absl::Status valid = ValidateMethodName(method);
   if (!valid.ok()) return valid;
   if (!handler) return absl::InvalidArgumentError("handler is empty");
@@ -37,7 +38,9 @@ absl::Status Client::Register(absl::string_view method, Handler handler) {
   if (started_) {
     return absl::FailedPreconditionError("Register() must precede Start()");
   }
-  if (!handlers_.emplace(std::string(method), std::move(handler)).second) {
+  if (!handlers_
+           .emplace(std::string(method), Registered{std::move(handler), options})
+           .second) {
     return absl::AlreadyExistsError(
         absl::StrCat("a handler for ", method, " is registered already"));
   }
@@ -192,41 +195,15 @@ void Client::OnRequest(absl::string_view data) {
            deadline);
     return;
   }
-  const Handler* h = &handler->second;
+  const Registered* h = &handler->second;
+  if (h->options.run_on_stream_thread) {
+    RunCall(h->handler, std::move(req), deadline, std::move(cancellation));
+    return;
+  }
   std::string call_id = req.call_id;
   bool queued = pool_->Submit([this, h, req = std::move(req), deadline,
                                cancellation]() mutable {
-    absl::StatusOr<std::string> result;
-    if (cancellation->IsCancelled()) {
-      result = cancellation->status();
-    } else {
-      CallContext ctx(req.call_id, req.method, options_.client_id, deadline,
-                      cancellation.get());
-      try {
-        result = (*h)(ctx, req.payload);
-      } catch (const std::exception& e) {
-        result = absl::InternalError(
-            absl::StrCat("handler threw an exception: ", e.what()));
-      } catch (...) {
-        result = absl::InternalError("handler threw an exception");
-      }
-    }
-    active_->End(req.call_id);
-    bool stopping;
-    {
-      absl::MutexLock lock(&mu_);
-      stopping = stopping_;
-    }
-    if (cancellation->IsCancelled()) {
-      // Cancelled by the server or the deadline: nobody waits for an
-      // answer. Interrupted by Stop(): an answer is sent, unless the
-      // handler just gave back the interruption itself; then the call stays
-      // pending on the server and is redelivered when this client id comes
-      // back within the grace period.
-      if (!stopping) return;
-      if (!result.ok() && result.status() == cancellation->status()) return;
-    }
-    Answer(std::move(req.call_id), std::move(result), deadline);
+    RunCall(h->handler, std::move(req), deadline, std::move(cancellation));
   });
   if (!queued) {
     active_->End(call_id);
@@ -235,6 +212,42 @@ void Client::OnRequest(absl::string_view data) {
                "client ", options_.client_id, " is running too many calls")),
            deadline);
   }
+}
+
+void Client::RunCall(const Handler& handler, RequestEnvelope req,
+                     absl::Time deadline,
+                     std::shared_ptr<Cancellation> cancellation) {
+  absl::StatusOr<std::string> result;
+  if (cancellation->IsCancelled()) {
+    result = cancellation->status();
+  } else {
+    CallContext ctx(req.call_id, req.method, options_.client_id, deadline,
+                    cancellation.get());
+    try {
+      result = handler(ctx, req.payload);
+    } catch (const std::exception& e) {
+      result = absl::InternalError(
+          absl::StrCat("handler threw an exception: ", e.what()));
+    } catch (...) {
+      result = absl::InternalError("handler threw an exception");
+    }
+  }
+  active_->End(req.call_id);
+  bool stopping;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping = stopping_;
+  }
+  if (cancellation->IsCancelled()) {
+    // Cancelled by the server or the deadline: nobody waits for an answer.
+    // Interrupted by Stop(): an answer is sent, unless the handler just gave
+    // back the interruption itself; then the call stays pending on the
+    // server and is redelivered when this client id comes back within the
+    // grace period.
+    if (!stopping) return;
+    if (!result.ok() && result.status() == cancellation->status()) return;
+  }
+  Answer(std::move(req.call_id), std::move(result), deadline);
 }
 
 void Client::Answer(std::string call_id, absl::StatusOr<std::string> result,

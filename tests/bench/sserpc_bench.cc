@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/client.h"
 #include "server/server.h"
@@ -104,7 +106,48 @@ int RunServer() {
 
   std::atomic<int64_t> errors{0};
   std::vector<double> latencies_ms(n);
+  // BENCH_CALLERS=async: the K callers are K chains of CallAsync (each
+  // answer's callback starts the chain's next call) instead of K blocking
+  // threads: the same K calls in flight, without a caller thread to wake.
+  const bool async_callers = EnvString("BENCH_CALLERS", "threads") == "async";
+  auto check = [&](int64_t i, const sserpc::CallResult& r,
+                   const std::string& expected) {
+    if (!r.ok() || *r != expected) {
+      if (errors.fetch_add(1) < 5) {
+        std::fprintf(stderr, "bench server: call %lld: %s\n",
+                     static_cast<long long>(i),
+                     r.ok() ? "wrong answer" : r.status().ToString().c_str());
+      }
+    }
+  };
+  auto run_async = [&](int64_t count, bool record) {
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> finished{0};
+    absl::Notification all_done;
+    sserpc::CallOptions options;
+    options.timeout = call_timeout;
+    std::function<void()> issue = [&] {
+      const int64_t i = next.fetch_add(1);
+      if (i >= count) return;
+      std::string expected = absl::StrCat("\"", kPayloadBase, i, "\"");
+      const absl::Time start = absl::Now();
+      server.CallAsync(absl::StrCat("c", i % a), "bench.Echo/Echo", expected,
+                       options,
+                       [&, i, start, expected](sserpc::CallResult r) {
+                         if (record) {
+                           latencies_ms[i] =
+                               absl::ToDoubleMilliseconds(absl::Now() - start);
+                         }
+                         check(i, r, expected);
+                         issue();
+                         if (finished.fetch_add(1) + 1 == count) all_done.Notify();
+                       });
+    };
+    for (int64_t t = 0; t < k; ++t) issue();
+    all_done.WaitForNotification();
+  };
   auto run = [&](int64_t count, bool record) {
+    if (async_callers) return run_async(count, record);
     std::atomic<int64_t> next{0};
     std::vector<std::thread> callers;
     for (int64_t t = 0; t < k; ++t) {
@@ -120,13 +163,7 @@ int RunServer() {
           sserpc::CallResult r =
               server.Call(client, "bench.Echo/Echo", expected, options);
           const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-          if (!r.ok() || *r != expected) {
-            if (errors.fetch_add(1) < 5) {
-              std::fprintf(stderr, "bench server: call %lld: %s\n",
-                           static_cast<long long>(i),
-                           r.ok() ? "wrong answer" : r.status().ToString().c_str());
-            }
-          }
+          check(i, r, expected);
           if (record) latencies_ms[i] = ms;
         }
       });
@@ -151,12 +188,13 @@ int RunServer() {
       "RESULT {\"clients\":%lld,\"k\":%lld,\"n\":%lld,\"active\":%lld,"
       "\"warmup\":%lld,\"calls_per_s\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
       "\"errors\":%lld,\"server_peak_rss_mb\":%.1f,"
-      "\"server_rss_connected_mb\":%.1f,\"elapsed_s\":%.3f,\"connect_s\":%.3f}\n",
+      "\"server_rss_connected_mb\":%.1f,\"elapsed_s\":%.3f,\"connect_s\":%.3f,"
+      "\"callers\":\"%s\"}\n",
       static_cast<long long>(c), static_cast<long long>(k),
       static_cast<long long>(n), static_cast<long long>(a),
       static_cast<long long>(warmup), n / elapsed, pct(0.50), pct(0.99),
       static_cast<long long>(errors.load()), ProcStatusMb("VmHWM:"),
-      rss_connected, elapsed, connect_s);
+      rss_connected, elapsed, connect_s, async_callers ? "async" : "threads");
   std::fflush(stdout);
   server.Stop();
   return errors.load() == 0 ? 0 : 3;
@@ -180,10 +218,15 @@ int RunClients() {
       options.max_concurrent_calls = 16;
       options.reconnect_max = absl::Seconds(2);
       auto client = std::make_unique<sserpc::Client>(options);
+      // BENCH_INLINE=1: the echo handler runs on the stream thread
+      // (HandlerOptions::run_on_stream_thread), as a quick handler may.
+      sserpc::HandlerOptions handler_options;
+      handler_options.run_on_stream_thread = Env("BENCH_INLINE", 0) != 0;
       client->Register("bench.Echo/Echo",
                        [](sserpc::CallContext&, absl::string_view payload) {
                          return absl::StatusOr<std::string>(std::string(payload));
-                       });
+                       },
+                       handler_options);
       if (absl::Status s = client->Start(); !s.ok()) {
         std::fprintf(stderr, "bench client: %s\n", s.ToString().c_str());
         return 1;

@@ -178,6 +178,39 @@ TEST_F(EndToEndTest, SlowHandlerDoesNotBlockOtherCalls) {
   EXPECT_EQ(*blocked, "\"unblocked\"");
 }
 
+TEST_F(EndToEndTest, StreamThreadHandlerRunsWhileEveryWorkerIsBusy) {
+  absl::Notification started, release;
+  ClientOptions options = Options("c");
+  options.max_concurrent_calls = 1;
+  options.max_queued_calls = 0;
+  auto client = std::make_unique<Client>(options);
+  client->Register("demo.S/Block", [&](CallContext&, absl::string_view) {
+    started.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(20));
+    return absl::StatusOr<std::string>("1");
+  });
+  HandlerOptions on_stream;
+  on_stream.run_on_stream_thread = true;
+  client->Register("demo.S/Quick", Echo(), on_stream);
+  client->Register("demo.S/Pooled", Echo());
+  client = Connect(std::move(client));
+  absl::Notification blocked_done;
+  CallOptions o;
+  o.timeout = absl::Seconds(30);
+  server_->CallAsync("c", "demo.S/Block", "{}", o,
+                     [&](CallResult) { blocked_done.Notify(); });
+  // The only worker is taken: a pooled call is refused...
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(server_->Call("c", "demo.S/Pooled", "0").status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // ...while a stream-thread handler still answers.
+  CallResult quick = server_->Call("c", "demo.S/Quick", "[7]");
+  ASSERT_TRUE(quick.ok()) << quick.status();
+  EXPECT_EQ(*quick, "[7]");
+  release.Notify();
+  ASSERT_TRUE(blocked_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+}
+
 TEST_F(EndToEndTest, ClientThatDisconnectsMidCallAndComesBackAnswersIt) {
   absl::Notification first_started;
   auto first = std::make_unique<Client>(Options("c"));
