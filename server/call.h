@@ -52,6 +52,24 @@ struct ClientInfo {
   uint64_t streams_opened = 0;
 };
 
+// Server-wide counters since start: how calls ended and which limits were
+// hit (docs/PROTOCOL.md, "Limits and defaults").
+struct ServerStats {
+  uint64_t calls_started = 0;    // accepted calls (each ends exactly once)
+  uint64_t calls_answered = 0;   // ended with the client's payload
+  uint64_t calls_failed = 0;     // ended with any error, client's or ours
+  uint64_t pending_calls = 0;    // now
+  uint64_t open_streams = 0;     // now
+  uint64_t streams_opened = 0;
+  // Limit breaches, each refused with RESOURCE_EXHAUSTED.
+  uint64_t refused_pending_per_client = 0;
+  uint64_t refused_pending_total = 0;
+  uint64_t refused_outbox_full = 0;
+  uint64_t refused_payload_too_large = 0;
+  uint64_t refused_max_clients = 0;
+  uint64_t clients_cut_off = 0;  // stopped reading their stream
+};
+
 }  // namespace sserpc
 
 #endif  // SSERPC_SERVER_CALL_H_

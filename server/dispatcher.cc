@@ -65,6 +65,8 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
   absl::Status invalid = ValidateClientId(client_id);
   if (invalid.ok()) invalid = ValidateMethodName(method);
   if (invalid.ok() && payload_json.size() > options_.max_body_bytes) {
+    absl::MutexLock lock(&mu_);
+    ++stats_.refused_payload_too_large;
     invalid = absl::ResourceExhaustedError(
         absl::StrCat("request payload is ", payload_json.size(),
                      " bytes; the limit is ", options_.max_body_bytes));
@@ -107,13 +109,21 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
             absl::StrCat("client ", client_id, " is not connected"));
       }
     }
+    if (refused.ok() && session == nullptr &&
+        sessions_.size() >= options_.max_clients) {
+      refused = absl::ResourceExhaustedError(absl::StrCat(
+          "the server holds its maximum of ", options_.max_clients, " clients"));
+      ++stats_.refused_max_clients;
+    }
     if (refused.ok() && calls_.size() >= options_.max_pending_total) {
       refused = absl::ResourceExhaustedError("too many pending calls");
+      ++stats_.refused_pending_total;
     }
     if (refused.ok() && session != nullptr &&
         session->pending_count() >= options_.max_pending_per_client) {
       refused = absl::ResourceExhaustedError(
           absl::StrCat("too many pending calls for client ", client_id));
+      ++stats_.refused_pending_per_client;
     }
     OutboxItem item;
     item.request = request;
@@ -126,9 +136,11 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
         refused = absl::ResourceExhaustedError(absl::StrCat(
             "client ", client_id, " is not reading its stream; cut off"));
         CutOffLocked(*session, refused, &completions);
+        ++stats_.clients_cut_off;
       } else {
         refused = absl::ResourceExhaustedError(
             absl::StrCat("outbox of client ", client_id, " is full"));
+        ++stats_.refused_outbox_full;
       }
     }
     if (refused.ok()) {
@@ -149,6 +161,7 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
                         &call.deadline_handle);
       session->AddPending(call.event_id, request);
       ++session->calls_sent;
+      ++stats_.calls_started;
       item.event_id = call.event_id;
       calls_.emplace(call_id, std::move(call));
       if (session->state == SessionState::kConnected) {
@@ -207,6 +220,7 @@ bool Dispatcher::FinishLocked(absl::string_view call_id, CallResult result,
   if (call.deadline_handle != deadlines_.end()) {
     deadlines_.Remove(call.deadline_handle);
   }
+  ++(result.ok() ? stats_.calls_answered : stats_.calls_failed);
   if (Session* session = FindSessionLocked(call.client_id)) {
     session->RemovePending(call.event_id);
     if (result.ok()) {
@@ -281,6 +295,12 @@ absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
   absl::MutexLock lock(&mu_);
   if (shutting_down_) return absl::UnavailableError("server is shutting down");
   Session* session = FindSessionLocked(client_id);
+  if (session == nullptr && sessions_.size() >= options_.max_clients) {
+    ++stats_.refused_max_clients;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the server holds its maximum of ", options_.max_clients,
+                     " clients"));
+  }
   if (session == nullptr) {
     uint64_t first = last_event_id.has_value() ? *last_event_id + 1 : 1;
     auto owned = std::make_unique<Session>(std::string(client_id), first);
@@ -318,6 +338,7 @@ absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
   }
   session->stream = stream;
   session->state = SessionState::kConnected;
+  ++stats_.streams_opened;
   session->connected_since = clock_->Now();
   ++session->streams_opened;
   session->DropQueuedRequests();
@@ -535,6 +556,14 @@ std::vector<ClientInfo> Dispatcher::ListClients() {
               return a.client_id < b.client_id;
             });
   return out;
+}
+
+ServerStats Dispatcher::Stats() {
+  absl::MutexLock lock(&mu_);
+  ServerStats s = stats_;
+  s.pending_calls = calls_.size();
+  for (const auto& entry : sessions_) s.open_streams += entry.second->stream != nullptr;
+  return s;
 }
 
 size_t Dispatcher::pending_calls() {

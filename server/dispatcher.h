@@ -83,6 +83,7 @@ class Dispatcher {
   void Shutdown();
 
   std::vector<ClientInfo> ListClients();
+  ServerStats Stats();
   size_t pending_calls();
   size_t open_streams();
 
@@ -145,6 +146,7 @@ class Dispatcher {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, PendingCall> calls_ ABSL_GUARDED_BY(mu_);
   DeadlineQueue deadlines_ ABSL_GUARDED_BY(mu_);
+  ServerStats stats_ ABSL_GUARDED_BY(mu_);  // counters; gauges filled in Stats()
   absl::CondVar timer_wake_;  // with mu_: an earlier deadline, or shutdown
 };
 

@@ -191,6 +191,10 @@ void HttpService::Route() {
             [this](const httplib::Request& req, httplib::Response& res) {
               HandleClients(req, res);
             });
+  http_.Get("/sserpc/v1/stats",
+            [this](const httplib::Request& req, httplib::Response& res) {
+              HandleStats(req, res);
+            });
   http_.Get(R"(/sserpc/v1/clients/([^/]*)/events)",
             [this](const httplib::Request& req, httplib::Response& res) {
               HandleEvents(req, res);
@@ -367,6 +371,27 @@ void HttpService::HandleClients(const httplib::Request& req,
   }
   body.append("]}");
   res.set_content(body, kJson);
+}
+
+void HttpService::HandleStats(const httplib::Request& req,
+                              httplib::Response& res) {
+  if (!AuthorizeAdmin(req, res)) return;
+  const ServerStats s = dispatcher_->Stats();
+  res.set_content(
+      absl::StrCat(
+          "{\"calls_started\":", s.calls_started,
+          ",\"calls_answered\":", s.calls_answered,
+          ",\"calls_failed\":", s.calls_failed,
+          ",\"pending_calls\":", s.pending_calls,
+          ",\"open_streams\":", s.open_streams,
+          ",\"streams_opened\":", s.streams_opened,
+          ",\"refused_pending_per_client\":", s.refused_pending_per_client,
+          ",\"refused_pending_total\":", s.refused_pending_total,
+          ",\"refused_outbox_full\":", s.refused_outbox_full,
+          ",\"refused_payload_too_large\":", s.refused_payload_too_large,
+          ",\"refused_max_clients\":", s.refused_max_clients,
+          ",\"clients_cut_off\":", s.clients_cut_off, "}"),
+      kJson);
 }
 
 absl::StatusOr<int> HttpService::Start(absl::string_view host, int port) {

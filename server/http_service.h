@@ -35,6 +35,7 @@ class HttpService {
   void HandleReplies(const httplib::Request& req, httplib::Response& res);
   void HandleCall(const httplib::Request& req, httplib::Response& res);
   void HandleClients(const httplib::Request& req, httplib::Response& res);
+  void HandleStats(const httplib::Request& req, httplib::Response& res);
   // Checks that `client_id` is well-formed and the bearer token is its
   // token; fills `res` (400 or 401) on failure.
   bool AuthorizeClient(const httplib::Request& req, absl::string_view client_id,

@@ -28,6 +28,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
         "ServerOptions.resume_grace must not be negative");
   }
   if (o.max_outbox_bytes == 0 || o.max_pending_per_client == 0 ||
+      o.max_clients == 0 ||
       o.max_pending_total == 0 || o.max_body_bytes == 0 ||
       o.listen_backlog <= 0) {
     return absl::InvalidArgumentError(

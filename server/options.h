@@ -40,6 +40,9 @@ struct ServerOptions {
   // not reading), the client is cut off: its calls fail RESOURCE_EXHAUSTED
   // and the stream is closed. Keep it below write_timeout.
   absl::Duration max_write_stall = absl::Seconds(2);
+  // Clients the server keeps a session for (connected, resuming or waited
+  // for); a stream for one more is refused with 429 RESOURCE_EXHAUSTED.
+  size_t max_clients = 100000;
   // Calls waiting for one client's answer; one more fails RESOURCE_EXHAUSTED.
   size_t max_pending_per_client = 4096;
   // Calls waiting in the whole server.

@@ -53,4 +53,6 @@ std::vector<ClientInfo> Server::Clients() const {
   return dispatcher_->ListClients();
 }
 
+ServerStats Server::Stats() const { return dispatcher_->Stats(); }
+
 }  // namespace sserpc

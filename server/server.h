@@ -64,6 +64,9 @@ class Server {
   // Clients the server knows: connected, resuming, or waited for.
   std::vector<ClientInfo> Clients() const;
 
+  // Counters since construction (see ServerStats in server/call.h).
+  ServerStats Stats() const;
+
   // Bound port, or 0 before Start().
   int port() const { return port_; }
 

@@ -728,5 +728,26 @@ TEST_F(ProtocolTest, CallsEndBeforeStartAndAfterAFailedStart) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
+TEST_F(ProtocolTest, StatsEndpointCountsAndNeedsTheAdminToken) {
+  ServerOptions options;
+  options.admin_token = "adm";
+  options.max_clients = 1;
+  StartServer(options);
+  RawStream first(port_, "first");
+  first.WaitFor("session", 1);
+  RawStream second(port_, "second");
+  ASSERT_TRUE(second.WaitEnded());
+  EXPECT_EQ(second.status(), 429);
+  auto http = Http();
+  auto refused = http->Get("/sserpc/v1/stats");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  auto stats = http->Get("/sserpc/v1/stats", {{"Authorization", "Bearer adm"}});
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->status, 200);
+  EXPECT_THAT(stats->body, HasSubstr(R"("open_streams":1)"));
+  EXPECT_THAT(stats->body, HasSubstr(R"("refused_max_clients":1)"));
+}
+
 }  // namespace
 }  // namespace sserpc

@@ -329,5 +329,52 @@ TEST_F(DispatcherLifecycleTest, AbsentClientIsForgottenWhenItsLastCallEnds) {
   EXPECT_TRUE(d().ListClients().empty());
 }
 
+// --- Limits and counters
+// -------------------------------------------------------------
+
+TEST_F(DispatcherLifecycleTest, MaxClientsRefusesNewClientsButNotKnownOnes) {
+  options_.max_clients = 2;
+  auto a = Connect("a");
+  auto b = Connect("b");
+  ASSERT_TRUE(a && b);
+  absl::StatusOr<std::shared_ptr<StreamState>> c = d().OpenStream("c", std::nullopt);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted);
+  Outcome* waiting = NewOutcome();
+  Start("c", waiting, Opts(absl::Seconds(30), /*wait_for_client=*/true));
+  EXPECT_EQ(waiting->code(), absl::StatusCode::kResourceExhausted);
+  // A known client may still reconnect (takeover).
+  EXPECT_TRUE(d().OpenStream("a", std::nullopt).ok());
+  EXPECT_EQ(d().Stats().refused_max_clients, 2u);
+}
+
+TEST_F(DispatcherLifecycleTest, StatsCountOutcomesAndLimitBreaches) {
+  options_.max_pending_per_client = 1;
+  options_.max_body_bytes = 64;
+  auto stream = Connect("c1");
+  ASSERT_TRUE(stream);
+  Outcome* answered = NewOutcome();
+  std::string id = Start("c1", answered);
+  ASSERT_TRUE(d().DeliverReply("c1", PayloadReply(id, "1")).ok());
+  Outcome* pending = NewOutcome();
+  std::string pending_id = Start("c1", pending);
+  Outcome* over_limit = NewOutcome();
+  Start("c1", over_limit);
+  Outcome* too_large = NewOutcome();
+  Start("c1", too_large, Opts(), "\"" + std::string(100, 'x') + "\"");
+  ASSERT_TRUE(d().Cancel(pending_id, absl::CancelledError("stop")));
+
+  ServerStats s = d().Stats();
+  EXPECT_EQ(s.calls_started, 2u);
+  EXPECT_EQ(s.calls_answered, 1u);
+  EXPECT_EQ(s.calls_failed, 1u);
+  EXPECT_EQ(s.pending_calls, 0u);
+  EXPECT_EQ(s.open_streams, 1u);
+  EXPECT_EQ(s.streams_opened, 1u);
+  EXPECT_EQ(s.refused_pending_per_client, 1u);
+  EXPECT_EQ(s.refused_payload_too_large, 1u);
+  EXPECT_EQ(over_limit->code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(too_large->code(), absl::StatusCode::kResourceExhausted);
+}
+
 }  // namespace
 }  // namespace sserpc::server_internal::test
