@@ -1,18 +1,31 @@
 #include "proto/status_codes.h"
 
+#include <iterator>
+
 namespace sserpc {
+namespace {
+
+// Indexed by code number; the gRPC names.
+constexpr absl::string_view kNames[] = {
+    "OK",        "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+    "UNIMPLEMENTED", "INTERNAL",      "UNAVAILABLE",       "DATA_LOSS",
+    "UNAUTHENTICATED"};
+
+}  // namespace
 
 std::string StatusCodeName(absl::StatusCode code) {
-  std::string name = absl::StatusCodeToString(code);
+  const int n = static_cast<int>(code);
   // Codes outside the canonical set travel as UNKNOWN, like gRPC does.
-  return name.empty() ? "UNKNOWN" : name;
+  if (n < 0 || n >= static_cast<int>(std::size(kNames))) return "UNKNOWN";
+  return std::string(kNames[n]);
 }
 
 bool ParseStatusCodeName(absl::string_view name, absl::StatusCode* code) {
-  for (int i = 0; i <= 16; ++i) {
-    auto c = static_cast<absl::StatusCode>(i);
-    if (absl::StatusCodeToString(c) == name) {
-      *code = c;
+  for (size_t i = 0; i < std::size(kNames); ++i) {
+    if (kNames[i] == name) {
+      *code = static_cast<absl::StatusCode>(i);
       return true;
     }
   }
