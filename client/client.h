@@ -35,8 +35,10 @@ struct HandlerOptions {
 // An sserpc client: holds one stream to the server, runs the handlers the
 // server calls, and posts their answers.
 //
-//   sserpc::Client client({.server_url = "http://127.0.0.1:8080",
-//                          .client_id = "laptop-1"});
+//   sserpc::ClientOptions options;
+//   options.server_url = "http://127.0.0.1:8080";
+//   options.client_id = "laptop-1";
+//   sserpc::Client client(options);
 //   client.Register("demo.Greeter/SayHello",
 //                   [](sserpc::CallContext&, absl::string_view req) {
 //                     return absl::StatusOr<std::string>(R"({"message":"hi"})");
@@ -69,8 +71,8 @@ class Client {
   // reach the server (an answer POST already in flight may take up to
   // reply_timeout). A handler that returns its context's cancel_status() is
   // not answered: its call stays pending on the server and is redelivered
-  // if this client id reconnects within the grace period. Idempotent. Must not be called from a handler, which it
-  // would wait for.
+  // if this client id reconnects within the grace period. Idempotent. Must
+  // not be called from a handler, which it would wait for.
   void Stop(absl::Duration drain = absl::Seconds(2));
 
   // Why the client stopped on its own (refused by the server, or another
