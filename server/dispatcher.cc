@@ -566,16 +566,8 @@ ServerStats Dispatcher::Stats() {
   return s;
 }
 
-size_t Dispatcher::pending_calls() {
-  absl::MutexLock lock(&mu_);
-  return calls_.size();
-}
+size_t Dispatcher::pending_calls() { return Stats().pending_calls; }
 
-size_t Dispatcher::open_streams() {
-  absl::MutexLock lock(&mu_);
-  size_t n = 0;
-  for (const auto& entry : sessions_) n += entry.second->stream != nullptr;
-  return n;
-}
+size_t Dispatcher::open_streams() { return Stats().open_streams; }
 
 }  // namespace sserpc::server_internal
