@@ -1,4 +1,5 @@
 #include "client/active_calls.h"
+#include "proto/thread_name.h"
 
 #include <vector>
 
@@ -81,6 +82,7 @@ void ActiveCalls::ExpireDue() {
 
 void ActiveCalls::StartTimer() {
   timer_ = std::thread([this] {
+    NameThisThread("sserpc-cdeadline");
     absl::MutexLock lock(&mu_);
     while (!timer_stop_) {
       const absl::Time now = clock_->Now();

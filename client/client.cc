@@ -108,6 +108,7 @@ Client::Stats Client::stats() const {
     client_internal::ReplySender::Stats r = sender_->stats();
     s.answers_sent = r.delivered;
     s.answer_retries = r.retried;
+    s.answer_posts = r.posts;
   }
   return s;
 }

@@ -85,6 +85,7 @@ class Client {
     uint64_t duplicates = 0;    // redeliveries ignored
     uint64_t cancels = 0;       // cancel events received
     uint64_t answers_sent = 0;  // accepted by the server
+    uint64_t answer_posts = 0;  // POSTs that carried them (answers batch)
     uint64_t answer_retries = 0;
   };
   Stats stats() const;

@@ -8,6 +8,7 @@
 #include "proto/envelope.h"
 #include "proto/log.h"
 #include "proto/status_codes.h"
+#include "proto/thread_name.h"
 
 namespace sserpc::client_internal {
 namespace {
@@ -34,6 +35,7 @@ EventStream::~EventStream() { Stop(); }
 
 void EventStream::Start() {
   thread_ = std::thread([this] {
+    NameThisThread("sserpc-stream");
     Loop();
     exited_.Notify();
   });

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "proto/json.h"
 #include "proto/log.h"
+#include "proto/thread_name.h"
 
 namespace sserpc::client_internal {
 namespace {
@@ -38,7 +39,10 @@ ReplySender::ReplySender(const ClientOptions& options, ServerUrl url,
   http_->set_write_timeout(sec(options.reply_timeout),
                            usec(options.reply_timeout));
   if (!options.token.empty()) http_->set_bearer_token_auth(options.token);
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sserpc-answers");
+    Loop();
+  });
 }
 
 ReplySender::~ReplySender() { Stop(absl::ZeroDuration()); }

@@ -1,4 +1,5 @@
 #include "client/worker_pool.h"
+#include "proto/thread_name.h"
 
 namespace sserpc::client_internal {
 
@@ -13,7 +14,10 @@ bool WorkerPool::Submit(absl::AnyInvocable<void()> task) {
   if (stopping_) return false;
   const bool need_thread = idle_ <= queue_.size();
   if (need_thread && threads_.size() < max_threads_) {
-    threads_.emplace_back([this] { Loop(); });
+    threads_.emplace_back([this] {
+      NameThisThread("sserpc-worker");
+      Loop();
+    });
   } else if (need_thread && queue_.size() >= max_queued_) {
     return false;
   }

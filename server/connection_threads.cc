@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "proto/log.h"
+#include "proto/thread_name.h"
 
 namespace sserpc::server_internal {
 
@@ -15,6 +16,7 @@ struct ConnectionThreads::Task {
 
 void* ConnectionThreads::Main(void* arg) {
   std::unique_ptr<Task> task(static_cast<Task*>(arg));
+  NameThisThread("sserpc-conn");
   task->fn();
   std::shared_ptr<Counter> counter = std::move(task->counter);
   task.reset();  // drop the task's captures before shutdown() can return

@@ -22,6 +22,7 @@
 #include "proto/sse.h"
 #include "proto/status_codes.h"
 #include "server/connection_threads.h"
+#include "proto/thread_name.h"
 
 namespace sserpc::server_internal {
 namespace {
@@ -268,6 +269,7 @@ void HttpService::HandleEvents(const httplib::Request& req,
   res.set_chunked_content_provider(
       "text/event-stream",
       [this, s, heartbeat, check](size_t, httplib::DataSink& sink) {
+        NameThisThread("sserpc-sse");  // this connection now only streams
         std::string buf;
         absl::Time last_write = absl::Now();
         while (true) {
@@ -414,7 +416,10 @@ absl::StatusOr<int> HttpService::Start(absl::string_view host, int port) {
   if (listen_fd_ >= 0) ::listen(listen_fd_, options_.listen_backlog);
   started_ = true;
   port_ = bound;
-  listen_thread_ = std::thread([this] { http_.listen_after_bind(); });
+  listen_thread_ = std::thread([this] {
+    NameThisThread("sserpc-accept");
+    http_.listen_after_bind();
+  });
   // httplib's stop() does nothing before the accept loop runs, so a Stop()
   // right after Start() would hang: wait for it.
   while (!http_.is_running()) absl::SleepFor(absl::Milliseconds(1));

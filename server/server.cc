@@ -3,6 +3,7 @@
 #include "proto/clock.h"
 #include "server/dispatcher.h"
 #include "server/http_service.h"
+#include "proto/thread_name.h"
 
 namespace sserpc {
 
@@ -12,7 +13,10 @@ Server::Server(ServerOptions options)
           options_, options_.clock != nullptr ? options_.clock : Clock::Real())),
       http_(std::make_unique<server_internal::HttpService>(options_,
                                                            dispatcher_.get())),
-      timer_([d = dispatcher_.get()] { d->RunTimer(); }) {}
+      timer_([d = dispatcher_.get()] {
+        NameThisThread("sserpc-timer");
+        d->RunTimer();
+      }) {}
 
 Server::~Server() { Stop(); }
 

@@ -257,7 +257,19 @@ int RunClients() {
     }
     absl::SleepFor(absl::Milliseconds(100));
   }
-  for (auto& client : clients) client->Stop(absl::ZeroDuration());
+  sserpc::Client::Stats total;
+  for (auto& client : clients) {
+    client->Stop(absl::ZeroDuration());
+    sserpc::Client::Stats s = client->stats();
+    total.requests += s.requests;
+    total.answers_sent += s.answers_sent;
+    total.answer_posts += s.answer_posts;
+  }
+  std::fprintf(stderr,
+               "bench client: %llu requests, %llu answers in %llu POSTs\n",
+               static_cast<unsigned long long>(total.requests),
+               static_cast<unsigned long long>(total.answers_sent),
+               static_cast<unsigned long long>(total.answer_posts));
   return 0;
 }
 
