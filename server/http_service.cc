@@ -147,6 +147,34 @@ void HttpService::Route() {
   http_.set_socket_options([this](int fd) {
     int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    // A peer that vanishes without FIN or RST (ServerOptions::
+    // dead_peer_timeout). Set on the listening socket: Linux copies these
+    // options to every socket it accepts (tests/integration/netcut_test.cc
+    // checks that). Sent data unacknowledged for dead_peer_timeout aborts
+    // the connection (a stream's heartbeat is such data); an idle
+    // connection is probed by keepalive from half of it on, every second
+    // (at most 127 probes), and aborted once dead_peer_timeout has passed
+    // since the peer last answered (TCP_USER_TIMEOUT also bounds keepalive).
+    const int64_t total_s = absl::ToInt64Seconds(
+        absl::Ceil(options_.dead_peer_timeout, absl::Seconds(1)));
+    const int idle_s = static_cast<int>(total_s / 2);            // >= 1
+    const int rest_s = static_cast<int>(total_s - idle_s);       // >= 1
+    const int interval_s = (rest_s + 126) / 127;                 // >= 1
+    const int count = rest_s / interval_s;                       // 1..127
+    const unsigned int user_timeout_ms = static_cast<unsigned int>(
+        absl::ToInt64Milliseconds(options_.dead_peer_timeout));
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof(idle_s)) !=
+            0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s,
+                   sizeof(interval_s)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms,
+                   sizeof(user_timeout_ms)) != 0) {
+      SSERPC_LOG(kWarn, "cannot set dead-peer detection on the listening "
+                 "socket (errno ", errno, "): a vanished client may go "
+                 "unnoticed for minutes");
+    }
     listen_fd_ = fd;
   });
   // Errors produced by httplib itself (404 for unknown paths, 413, 400 for

@@ -27,6 +27,14 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return absl::InvalidArgumentError(
         "ServerOptions.resume_grace must not be negative");
   }
+  if (o.dead_peer_timeout < absl::Seconds(2) ||
+      o.dead_peer_timeout > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ServerOptions.dead_peer_timeout must be between 2s and 1h (got ",
+        absl::FormatDuration(o.dead_peer_timeout),
+        "); shorter would abort healthy connections that lose a few "
+        "segments"));
+  }
   if (o.max_outbox_bytes == 0 || o.max_pending_per_client == 0 ||
       o.max_clients == 0 ||
       o.max_pending_total == 0 || o.max_body_bytes == 0 ||

@@ -18,10 +18,27 @@ struct ServerOptions {
   // The stream is never silent longer than this: a comment line is written.
   absl::Duration heartbeat = absl::Seconds(15);
   // How often an idle stream checks that its client is still there; a
-  // closed connection is noticed within this time (one that vanished
-  // without closing is noticed when a write fails, at the latest at the
-  // next heartbeat plus the write timeout).
+  // closed connection is noticed within this time (for one that vanished
+  // without closing, see dead_peer_timeout).
   absl::Duration liveness_check = absl::Seconds(1);
+  // How long TCP keeps a connection whose peer vanished without closing it
+  // (cable cut, machine gone: no FIN, no RST); Linux's default is ~15
+  // minutes of retransmissions. Every accepted socket gets
+  // TCP_USER_TIMEOUT = dead_peer_timeout (sent data unacknowledged that
+  // long aborts the connection) and TCP keepalive (probes after
+  // dead_peer_timeout / 2 of silence, then every second, or at most 127
+  // probes when it is over 254 s). Hence:
+  // - a stream whose client vanished ends within
+  //   heartbeat + dead_peer_timeout + liveness_check: its next heartbeat
+  //   (within `heartbeat`) goes unacknowledged, TCP aborts the connection
+  //   `dead_peer_timeout` later, and the idle writer notices within
+  //   `liveness_check`; its calls then wait `resume_grace` as after any
+  //   disconnect;
+  // - an idle connection is aborted dead_peer_timeout after the peer last
+  //   answered, rounded up to the next probe (whole seconds).
+  // 2 s to 1 h: shorter would abort healthy connections that lost a few
+  // segments in a row (retransmissions back off from 200 ms).
+  absl::Duration dead_peer_timeout = absl::Seconds(20);
   // Sent as `retry:` at the start of every stream.
   absl::Duration retry_hint = absl::Seconds(1);
   // How long a disconnected client's calls wait for it to come back before
