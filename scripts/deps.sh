@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   g++ cmake make pkg-config curl python3
+  iproute2  # `ip`: network namespaces in tests/integration/netcut_test
   clang-14 libclang-rt-14-dev
   libcpp-httplib-dev
   libprotobuf-dev protobuf-compiler libprotoc-dev
