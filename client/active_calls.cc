@@ -1,6 +1,7 @@
 #include "client/active_calls.h"
 #include "proto/thread_name.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace sserpc::client_internal {
@@ -17,10 +18,12 @@ std::shared_ptr<Cancellation> ActiveCalls::Begin(const std::string& call_id,
     return nullptr;
   }
   auto cancellation = std::make_shared<Cancellation>();
-  const bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
   auto handle = deadlines_.emplace(deadline, call_id);
   running_.emplace(call_id, Entry{cancellation, handle});
-  if (earliest) timer_wake_.Signal();
+  if (deadline < timer_wakes_at_) {
+    timer_hint_ = deadline;
+    timer_wake_.Signal();
+  }
   return cancellation;
 }
 
@@ -98,9 +101,17 @@ void ActiveCalls::StartTimer() {
         mu_.Lock();
         continue;
       }
-      absl::Duration wait = it == deadlines_.end() ? absl::InfiniteDuration()
-                                                   : it->first - now;
-      timer_wake_.WaitWithTimeout(&mu_, wait);
+      absl::Time target =
+          it == deadlines_.end() ? absl::InfiniteFuture() : it->first;
+      if (timer_hint_ > now) {
+        target = std::min(target, timer_hint_);
+      } else {
+        timer_hint_ = absl::InfiniteFuture();
+      }
+      timer_wakes_at_ = target;
+      timer_wake_.WaitWithTimeout(&mu_, target - now);
+      timer_wakes_at_ = absl::InfinitePast();
+      ++timer_wakeups_;
     }
   });
 }
@@ -112,6 +123,11 @@ void ActiveCalls::StopTimer() {
     timer_wake_.Signal();
   }
   if (timer_.joinable()) timer_.join();
+}
+
+uint64_t ActiveCalls::timer_wakeups() const {
+  absl::MutexLock lock(&mu_);
+  return timer_wakeups_;
 }
 
 size_t ActiveCalls::running() const {

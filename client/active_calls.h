@@ -46,6 +46,8 @@ class ActiveCalls {
   void StopTimer();
 
   size_t running() const;
+  // How often the timer thread woke up (for tests of its wake-up policy).
+  uint64_t timer_wakeups() const;
 
  private:
   struct Entry {
@@ -64,6 +66,14 @@ class ActiveCalls {
   absl::flat_hash_set<std::string> recent_set_ ABSL_GUARDED_BY(mu_);
   bool timer_stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::CondVar timer_wake_;
+  // The deadline the timer thread sleeps until (InfinitePast while awake):
+  // Begin() wakes it only for an earlier deadline, not once per call.
+  absl::Time timer_wakes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The deadline that last woke the timer thread: it sleeps no later than
+  // that, even if the call has ended since (so the next call, with a later
+  // deadline, need not wake it again).
+  absl::Time timer_hint_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  uint64_t timer_wakeups_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread timer_;
 };
 

@@ -70,7 +70,8 @@ absl::Status Client::Start() {
       [this] {
         absl::MutexLock lock(&mu_);
         connected_ = false;
-      });
+      },
+      [this] { sender_->Flush(); });
   stream_->Start();
   return absl::OkStatus();
 }
@@ -193,31 +194,34 @@ void Client::OnRequest(absl::string_view data) {
            absl::UnimplementedError(absl::StrCat(
                "client ", options_.client_id, " has no handler for ",
                req.method)),
-           deadline);
+           deadline, /*on_stream_thread=*/true);
     return;
   }
   const Registered* h = &handler->second;
   if (h->options.run_on_stream_thread) {
-    RunCall(h->handler, std::move(req), deadline, std::move(cancellation));
+    RunCall(h->handler, std::move(req), deadline, std::move(cancellation),
+            /*on_stream_thread=*/true);
     return;
   }
   std::string call_id = req.call_id;
   bool queued = pool_->Submit([this, h, req = std::move(req), deadline,
                                cancellation]() mutable {
-    RunCall(h->handler, std::move(req), deadline, std::move(cancellation));
+    RunCall(h->handler, std::move(req), deadline, std::move(cancellation),
+            /*on_stream_thread=*/false);
   });
   if (!queued) {
     active_->End(call_id);
     Answer(call_id,
            absl::ResourceExhaustedError(absl::StrCat(
                "client ", options_.client_id, " is running too many calls")),
-           deadline);
+           deadline, /*on_stream_thread=*/true);
   }
 }
 
 void Client::RunCall(const Handler& handler, RequestEnvelope req,
                      absl::Time deadline,
-                     std::shared_ptr<Cancellation> cancellation) {
+                     std::shared_ptr<Cancellation> cancellation,
+                     bool on_stream_thread) {
   absl::StatusOr<std::string> result;
   if (cancellation->IsCancelled()) {
     result = cancellation->status();
@@ -248,11 +252,12 @@ void Client::RunCall(const Handler& handler, RequestEnvelope req,
     if (!stopping) return;
     if (!result.ok() && result.status() == cancellation->status()) return;
   }
-  Answer(std::move(req.call_id), std::move(result), deadline);
+  Answer(std::move(req.call_id), std::move(result), deadline,
+         on_stream_thread);
 }
 
 void Client::Answer(std::string call_id, absl::StatusOr<std::string> result,
-                    absl::Time deadline) {
+                    absl::Time deadline, bool on_stream_thread) {
   ReplyEnvelope reply;
   reply.call_id = std::move(call_id);
   if (result.ok()) {
@@ -271,7 +276,7 @@ void Client::Answer(std::string call_id, absl::StatusOr<std::string> result,
   } else {
     reply.error = result.status();
   }
-  sender_->Send(std::move(reply), deadline);
+  sender_->Send(std::move(reply), deadline, /*wake=*/!on_stream_thread);
 }
 
 }  // namespace sserpc

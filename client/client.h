@@ -94,11 +94,14 @@ class Client {
   void OnEvent(const SseEvent& event);
   void OnRequest(absl::string_view data);
   // Runs one call's handler (on a worker, or the stream thread) and answers.
+  // `on_stream_thread`: the answer is posted after the stream thread has
+  // handled the rest of the bytes it read (ReplySender::Flush).
   void RunCall(const Handler& handler, RequestEnvelope req, absl::Time deadline,
-               std::shared_ptr<Cancellation> cancellation);
+               std::shared_ptr<Cancellation> cancellation,
+               bool on_stream_thread);
   // Queues the answer of a call (REQUIRES: the call was Begin()-ed and ended).
   void Answer(std::string call_id, absl::StatusOr<std::string> result,
-              absl::Time deadline);
+              absl::Time deadline, bool on_stream_thread);
 
   const ClientOptions options_;
   struct Registered {

@@ -18,13 +18,15 @@ constexpr absl::Duration kMinReconnectDelay = absl::Milliseconds(10);
 }  // namespace
 
 EventStream::EventStream(const ClientOptions& options, ServerUrl url,
-                         OnEvent on_event, OnDisconnect on_disconnect)
+                         OnEvent on_event, OnDisconnect on_disconnect,
+                         OnChunkEnd on_chunk_end)
     : options_(options),
       url_(std::move(url)),
       path_(absl::StrCat(url_.path_prefix, "/sserpc/v1/clients/",
                          options.client_id, "/events")),
       on_event_(std::move(on_event)),
       on_disconnect_(std::move(on_disconnect)),
+      on_chunk_end_(std::move(on_chunk_end)),
       parser_(SseParser::Callbacks{
                   [this](const SseEvent& e) { on_event_(e); },
                   [this](int64_t ms) { retry_hint_ = absl::Milliseconds(ms); }},
@@ -123,6 +125,7 @@ void EventStream::Loop() {
         [&](const char* data, size_t len) {
           got_data = true;
           parse_error = parser_.Feed(absl::string_view(data, len));
+          on_chunk_end_();
           if (!parse_error.ok()) return false;
           absl::MutexLock lock(&mu_);
           return !stopping_ && status_.ok();

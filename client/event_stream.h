@@ -32,9 +32,13 @@ class EventStream {
   // Called with false when a connection ends (true is signalled by the
   // session event, which the owner sees in on_event).
   using OnDisconnect = std::function<void()>;
+  // Called on the stream thread after the events of each piece of bytes
+  // read from the socket were handed to on_event: the owner can then act
+  // once for all of them (post their answers together).
+  using OnChunkEnd = std::function<void()>;
 
   EventStream(const ClientOptions& options, ServerUrl url, OnEvent on_event,
-              OnDisconnect on_disconnect);
+              OnDisconnect on_disconnect, OnChunkEnd on_chunk_end);
   ~EventStream();  // Stop()
 
   void Start();
@@ -60,6 +64,7 @@ class EventStream {
   const std::string path_;
   OnEvent on_event_;
   OnDisconnect on_disconnect_;
+  OnChunkEnd on_chunk_end_;
   SseParser parser_;  // stream thread only
   absl::Duration retry_hint_;  // stream thread only
 

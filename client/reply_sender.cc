@@ -47,13 +47,26 @@ ReplySender::ReplySender(const ClientOptions& options, ServerUrl url,
 
 ReplySender::~ReplySender() { Stop(absl::ZeroDuration()); }
 
-void ReplySender::Send(ReplyEnvelope reply, absl::Time give_up_at) {
+void ReplySender::Send(ReplyEnvelope reply, absl::Time give_up_at,
+                       bool wake) {
   absl::MutexLock lock(&mu_);
   if (stopping_ && clock_->Now() >= stop_by_) {
     ++stats_.expired;
     return;
   }
   queue_.push_back(Item{std::move(reply), give_up_at});
+  if (wake) {
+    wake_.Signal();
+    unwoken_ = false;
+  } else {
+    unwoken_ = true;
+  }
+}
+
+void ReplySender::Flush() {
+  absl::MutexLock lock(&mu_);
+  if (!unwoken_) return;
+  unwoken_ = false;
   wake_.Signal();
 }
 

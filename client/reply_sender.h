@@ -32,7 +32,12 @@ class ReplySender {
   ~ReplySender();  // Stop(absl::ZeroDuration())
 
   // Queues an answer; `give_up_at` is when the call's caller stops waiting.
-  void Send(ReplyEnvelope reply, absl::Time give_up_at);
+  // With `wake` false the sender thread is not woken yet: the caller queues
+  // several answers and then calls Flush(), so that they leave in one POST
+  // instead of the first one alone.
+  void Send(ReplyEnvelope reply, absl::Time give_up_at, bool wake = true);
+  // Wakes the sender thread for answers queued with `wake` false.
+  void Flush();
 
   // From now on, answers are sent only until `deadline`; those still queued
   // then are dropped. Returns at once.
@@ -69,6 +74,7 @@ class ReplySender {
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;   // StopBy() was called
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;  // Stop(): no more Send()s
+  bool unwoken_ ABSL_GUARDED_BY(mu_) = false;    // queued without a wake
   absl::Time stop_by_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   Stats stats_ ABSL_GUARDED_BY(mu_);
   absl::CondVar wake_;

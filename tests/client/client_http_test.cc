@@ -745,6 +745,48 @@ TEST_F(BatchingTest, BatchesStayWithinMaxBatchBytes) {
   EXPECT_GE(batches, 1);
 }
 
+// Requests that arrive together (one read of the stream) for a handler that
+// runs on the stream thread are answered together: the sender thread is
+// woken once, after the stream thread has handled all of them, so they leave
+// in one POST instead of the first alone.
+TEST_F(ClientHttpTest, StreamThreadAnswersOfOneReadLeaveInOnePost) {
+  constexpr int kCalls = 5;
+  Client client(Options());
+  HandlerOptions inline_handler;
+  inline_handler.run_on_stream_thread = true;
+  ASSERT_TRUE(client
+                  .Register("demo.Echo/Say",
+                            [](CallContext&, absl::string_view payload)
+                                -> absl::StatusOr<std::string> {
+                              // Give the sender thread every chance to run
+                              // if it had been woken by an earlier answer.
+                              for (int i = 0; i < 2000; ++i) {
+                                std::this_thread::yield();
+                              }
+                              return std::string(payload);
+                            },
+                            inline_handler)
+                  .ok());
+  StartAndConnect(client);
+
+  std::string burst;
+  for (int i = 0; i < kCalls; ++i) {
+    std::string data;
+    AppendRequestData(absl::StrCat("call-", i), "demo.Echo/Say", 10000,
+                      absl::StrCat(R"({"n":)", i, "}"), &data);
+    AppendSseEvent("request", data, 0, &burst);
+  }
+  server_.Send(burst);  // one write: the client reads it in one piece
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(server_.WaitForReply(absl::StrCat("call-", i)).has_value());
+  }
+  std::vector<FakeServer::Post> posts = server_.posts();
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_TRUE(posts[0].is_batch);
+  EXPECT_EQ(posts[0].replies.size(), static_cast<size_t>(kCalls));
+  EXPECT_TRUE(PollUntil([&] { return client.stats().answer_posts == 1; }));
+}
+
 TEST_F(ClientHttpTest, StopWhileAHandlerRunsCancelsItAndLeavesNothingRunning) {
   Seen seen;
   std::atomic<int> runs{0};

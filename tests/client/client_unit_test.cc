@@ -311,6 +311,29 @@ TEST_F(ActiveCallsTest, CancelAllCancelsEveryRunningCall) {
   EXPECT_FALSE(ended->IsCancelled());
 }
 
+// Calls that end before their deadline must not wake the timer thread once
+// each: it sleeps until the earliest deadline it knows of, and a later one
+// does not disturb it.
+TEST_F(ActiveCallsTest, TimerIsNotWokenByCallsWithLaterDeadlines) {
+  ActiveCalls calls(16, &clock_);
+  calls.StartTimer();
+  const absl::Time deadline = clock_.Now() + absl::Seconds(30);
+  for (int i = 0; i < 200; ++i) {
+    const std::string id = absl::StrCat("call-", i);
+    ASSERT_NE(calls.Begin(id, deadline), nullptr);
+    calls.End(id);
+    for (int y = 0; y < 50; ++y) std::this_thread::yield();  // let it run
+  }
+  EXPECT_LE(calls.timer_wakeups(), 2u);
+  // An earlier deadline still wakes it, and it is honoured.
+  auto early = calls.Begin("early", clock_.Now() + absl::Milliseconds(1));
+  ASSERT_NE(early, nullptr);
+  clock_.Advance(absl::Milliseconds(2));
+  EXPECT_TRUE(early->WaitWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(early->status().code(), absl::StatusCode::kDeadlineExceeded);
+  calls.StopTimer();
+}
+
 TEST_F(ActiveCallsTest, CancellationCallbacksMayCallBackIn) {
   // Callbacks run outside the lock: one that calls End() must not deadlock.
   ActiveCalls calls(16, &clock_);
