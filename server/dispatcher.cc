@@ -36,12 +36,53 @@ Dispatcher::Dispatcher(const ServerOptions& options, Clock* clock)
 
 Dispatcher::~Dispatcher() { Shutdown(); }
 
+namespace {
+
+// The writers a thread's Dispatcher::Run() will wake when its completions
+// are done.
+struct DeferredWakes {
+  const Dispatcher* owner = nullptr;
+  std::vector<std::shared_ptr<StreamState>> streams;
+};
+thread_local DeferredWakes* tls_deferred = nullptr;
+
+}  // namespace
+
 void Dispatcher::Run(Completions& completions) {
+  if (completions.empty()) return;
+  DeferredWakes deferred{this, {}};
+  DeferredWakes* outer = tls_deferred;
+  const bool outermost = outer == nullptr || outer->owner != this;
+  if (outermost) tls_deferred = &deferred;
   for (Completion& c : completions) {
     if (c.cancellation != nullptr) c.cancellation->RemoveCallback(c.cancel_handle);
     c.done(std::move(c.result));
   }
   completions.clear();
+  if (outermost) {
+    WakeDeferredWriters();
+    tls_deferred = outer;
+  }
+}
+
+void Dispatcher::WakeWriterLocked(Session& session) {
+  DeferredWakes* d = tls_deferred;
+  if (d == nullptr || d->owner != this) {
+    session.stream->wake.Signal();
+    return;
+  }
+  for (const auto& s : d->streams) {
+    if (s == session.stream) return;
+  }
+  d->streams.push_back(session.stream);
+}
+
+void Dispatcher::WakeDeferredWriters() {
+  DeferredWakes* d = tls_deferred;
+  if (d == nullptr || d->owner != this || d->streams.empty()) return;
+  absl::MutexLock lock(&mu_);
+  for (const auto& s : d->streams) s->wake.Signal();
+  d->streams.clear();
 }
 
 Session* Dispatcher::FindSessionLocked(absl::string_view client_id) {
@@ -51,10 +92,12 @@ Session* Dispatcher::FindSessionLocked(absl::string_view client_id) {
 
 void Dispatcher::AddDeadlineLocked(absl::Time when, DeadlineQueue::Entry entry,
                                    DeadlineQueue::Handle* handle) {
-  std::optional<absl::Time> earliest = deadlines_.Next();
   auto h = deadlines_.Add(when, std::move(entry));
   if (handle != nullptr) *handle = h;
-  if (!earliest.has_value() || when < *earliest) timer_wake_.Signal();
+  if (when < timer_wakes_at_) {
+    timer_hint_ = when;
+    timer_wake_.Signal();
+  }
 }
 
 std::string Dispatcher::StartCall(absl::string_view client_id,
@@ -166,7 +209,7 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
       calls_.emplace(call_id, std::move(call));
       if (session->state == SessionState::kConnected) {
         session->Push(std::move(item), options_.max_outbox_bytes);  // has room
-        session->stream->wake.Signal();
+        WakeWriterLocked(*session);
       }
     }
   }
@@ -206,6 +249,8 @@ CallResult Dispatcher::CallAndWait(absl::string_view client_id,
               result = std::move(r);
               done.Notify();
             });
+  // Called from a completion: its request must not wait for the others.
+  WakeDeferredWriters();
   // The deadline timer guarantees the call ends, so no timeout is needed.
   done.WaitForNotification();
   return result;
@@ -232,7 +277,7 @@ bool Dispatcher::FinishLocked(absl::string_view call_id, CallResult result,
       session->PushCancel(call.request->call_id, result.status().code(),
                           options_.max_retained_cancels);
       if (session->state == SessionState::kConnected) {
-        session->stream->wake.Signal();
+        WakeWriterLocked(*session);
       }
     }
     MaybeEraseSessionLocked(*session);
@@ -422,24 +467,46 @@ void Dispatcher::StreamEnded(StreamState& stream) {
   }
 }
 
+absl::Status Dispatcher::DeliverLocked(absl::string_view client_id,
+                                       ReplyEnvelope& reply,
+                                       Completions* completions) {
+  auto it = calls_.find(reply.call_id);
+  if (it == calls_.end() || it->second.client_id != client_id) {
+    return absl::NotFoundError(absl::StrCat(
+        "no pending call \"", reply.call_id, "\" for this client"));
+  }
+  CallResult result = reply.error.ok() ? CallResult(std::move(reply.payload))
+                                       : CallResult(std::move(reply.error));
+  FinishLocked(reply.call_id, std::move(result), /*tell_client=*/false,
+               completions);
+  return absl::OkStatus();
+}
+
 absl::Status Dispatcher::DeliverReply(absl::string_view client_id,
                                       ReplyEnvelope reply) {
   Completions completions;
+  absl::Status status;
   {
     absl::MutexLock lock(&mu_);
-    auto it = calls_.find(reply.call_id);
-    if (it == calls_.end() || it->second.client_id != client_id) {
-      return absl::NotFoundError(
-          absl::StrCat("no pending call \"", reply.call_id,
-                       "\" for this client"));
-    }
-    CallResult result = reply.error.ok() ? CallResult(std::move(reply.payload))
-                                         : CallResult(std::move(reply.error));
-    FinishLocked(reply.call_id, std::move(result), /*tell_client=*/false,
-                 &completions);
+    status = DeliverLocked(client_id, reply, &completions);
   }
   Run(completions);
-  return absl::OkStatus();
+  return status;
+}
+
+std::vector<absl::Status> Dispatcher::DeliverReplies(
+    absl::string_view client_id, std::vector<ReplyEnvelope> replies) {
+  Completions completions;
+  std::vector<absl::Status> statuses;
+  statuses.reserve(replies.size());
+  {
+    absl::MutexLock lock(&mu_);
+    for (ReplyEnvelope& reply : replies) {
+      statuses.push_back(DeliverLocked(client_id, reply, &completions));
+    }
+  }
+  Run(completions);
+  return statuses;
 }
 
 void Dispatcher::ExpireGraceLocked(Session& session, Completions* out) {
@@ -490,6 +557,11 @@ void Dispatcher::ExpireDue() {
   Run(completions);
 }
 
+uint64_t Dispatcher::timer_wakeups() {
+  absl::MutexLock lock(&mu_);
+  return timer_wakeups_;
+}
+
 void Dispatcher::RunTimer() {
   mu_.Lock();
   while (!shutting_down_) {
@@ -503,9 +575,16 @@ void Dispatcher::RunTimer() {
       mu_.Lock();
       continue;
     }
-    absl::Duration wait =
-        next.has_value() ? *next - now : absl::InfiniteDuration();
-    timer_wake_.WaitWithTimeout(&mu_, wait);
+    absl::Time target = next.value_or(absl::InfiniteFuture());
+    if (timer_hint_ > now) {
+      target = std::min(target, timer_hint_);
+    } else {
+      timer_hint_ = absl::InfiniteFuture();
+    }
+    timer_wakes_at_ = target;
+    timer_wake_.WaitWithTimeout(&mu_, target - now);
+    timer_wakes_at_ = absl::InfinitePast();
+    ++timer_wakeups_;
   }
   mu_.Unlock();
 }

@@ -71,12 +71,18 @@ class Dispatcher {
   // An answer arrived from `client_id`. NOT_FOUND (changing nothing) if the
   // call is not pending or belongs to another client.
   absl::Status DeliverReply(absl::string_view client_id, ReplyEnvelope reply);
+  // Several answers from `client_id` (one POST): one status per answer, in
+  // order, as DeliverReply() would give.
+  std::vector<absl::Status> DeliverReplies(absl::string_view client_id,
+                                           std::vector<ReplyEnvelope> replies);
 
   // Ends everything due by the clock's current time.
   void ExpireDue();
 
   // Runs deadlines on the real passage of time until Shutdown().
   void RunTimer();
+  // How often RunTimer() woke up (for tests of its wake-up policy).
+  uint64_t timer_wakeups();
 
   // Fails every pending call with UNAVAILABLE, closes every stream, refuses
   // new calls and streams, and makes RunTimer() return. Idempotent.
@@ -112,6 +118,10 @@ class Dispatcher {
   bool FinishLocked(absl::string_view call_id, CallResult result,
                     bool tell_client, Completions* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the call `reply` answers (queuing its completion), or NOT_FOUND.
+  absl::Status DeliverLocked(absl::string_view client_id, ReplyEnvelope& reply,
+                             Completions* completions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Closes the session's stream with `why` and fails its pending calls.
   void CutOffLocked(Session& session, const absl::Status& why,
                     Completions* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -133,8 +143,16 @@ class Dispatcher {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Session* FindSessionLocked(absl::string_view client_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Runs completions. REQUIRES: mu_ not held.
-  static void Run(Completions& completions);
+  // Runs completions. REQUIRES: mu_ not held. Calls they start queue their
+  // requests without waking stream writers; each writer is woken once when
+  // the completions are done, so answers that arrive together produce one
+  // write per stream for the calls they start, not one each.
+  void Run(Completions& completions);
+  // Wakes `session`'s stream writer now, or at the end of the Run() this
+  // thread is in. REQUIRES: mu_ held; the session has a stream.
+  void WakeWriterLocked(Session& session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes the writers deferred by the current thread's Run().
+  void WakeDeferredWriters();
 
   const ServerOptions options_;
   Clock* const clock_;
@@ -148,6 +166,15 @@ class Dispatcher {
   DeadlineQueue deadlines_ ABSL_GUARDED_BY(mu_);
   ServerStats stats_ ABSL_GUARDED_BY(mu_);  // counters; gauges filled in Stats()
   absl::CondVar timer_wake_;  // with mu_: an earlier deadline, or shutdown
+  // The deadline RunTimer() sleeps until (InfiniteFuture: none; InfinitePast:
+  // it is awake and will look again before sleeping). A new deadline wakes
+  // it only if earlier: most calls end before their deadline, so the timer
+  // sleeps through them instead of waking once per call.
+  absl::Time timer_wakes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The deadline that last woke the timer: it sleeps no later than that even
+  // if the call has ended since, so the next call need not wake it again.
+  absl::Time timer_hint_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  uint64_t timer_wakeups_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace sserpc::server_internal

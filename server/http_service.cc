@@ -348,13 +348,17 @@ void HttpService::HandleReplies(const httplib::Request& req,
     res.status = 204;
     return;
   }
+  std::vector<std::string> call_ids;
+  call_ids.reserve(replies.size());
+  for (const ReplyEnvelope& r : replies) call_ids.push_back(r.call_id);
+  const std::vector<absl::Status> statuses =
+      dispatcher_->DeliverReplies(client_id, std::move(replies));
   std::string body = "[";
-  for (size_t i = 0; i < replies.size(); ++i) {
-    std::string call_id = replies[i].call_id;
-    absl::Status s = dispatcher_->DeliverReply(client_id, std::move(replies[i]));
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    const absl::Status& s = statuses[i];
     if (i > 0) body.push_back(',');
     body.append("{\"call_id\":");
-    json::AppendQuoted(call_id, &body);
+    json::AppendQuoted(call_ids[i], &body);
     absl::StrAppend(&body, ",\"status\":", s.ok() ? 200 : HttpStatusForCode(s.code()));
     if (!s.ok()) {
       absl::StrAppend(&body, ",\"code\":\"", StatusCodeName(s.code()),

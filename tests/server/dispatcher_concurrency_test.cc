@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "proto/cancellation.h"
@@ -220,6 +221,78 @@ TEST(DispatcherConcurrencyTest, ConcurrentStartersAndRepliersOnOneClient) {
   EXPECT_EQ(wrong_payload.load(), 0);
   for (int i = 0; i < kTotal; ++i) EXPECT_EQ(runs[i].load(), 1) << i;
   EXPECT_EQ(d.pending_calls(), 0u);
+}
+
+// The timer thread sleeps until the earliest deadline it knows of: calls
+// with later deadlines that end before them do not wake it once per call.
+TEST(DispatcherTimerTest, CallsWithLaterDeadlinesDoNotWakeTheTimer) {
+  sserpc::testing::FakeClock clock;
+  Dispatcher d(TestOptions(), &clock);
+  std::thread timer([&] { d.RunTimer(); });
+  auto stream = d.OpenStream("c", std::nullopt);
+  ASSERT_TRUE(stream.ok());
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 200; ++i) {
+    std::string id = d.StartCall("c", kMethod, "{}", Opts(absl::Seconds(30)),
+                                 [&](CallResult r) { answered += r.ok(); });
+    ASSERT_TRUE(d.DeliverReply("c", PayloadReply(id, "{}")).ok());
+    for (int y = 0; y < 50; ++y) std::this_thread::yield();  // let it run
+  }
+  EXPECT_EQ(answered.load(), 200);
+  EXPECT_LE(d.timer_wakeups(), 2u);
+  // An earlier deadline still wakes it and is honoured.
+  std::atomic<bool> expired{false};
+  d.StartCall("c", kMethod, "{}", Opts(absl::Milliseconds(1)),
+              [&](CallResult r) {
+                expired = r.status().code() == absl::StatusCode::kDeadlineExceeded;
+              });
+  clock.Advance(absl::Milliseconds(2));
+  for (int i = 0; i < 10000 && !expired; ++i) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_TRUE(expired);
+  d.Shutdown();
+  timer.join();
+}
+
+// Answers that arrive in one POST whose callbacks start calls to another
+// client: that client's writer is woken once, after all the callbacks, and
+// finds every new request in one write.
+TEST(DispatcherWakeTest, CallsStartedByOneBatchOfAnswersLeaveInOneWrite) {
+  constexpr int kCalls = 4;
+  sserpc::testing::FakeClock clock;
+  Dispatcher d(TestOptions(), &clock);
+  auto a = d.OpenStream("a", std::nullopt);
+  auto b = d.OpenStream("b", std::nullopt);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::string preamble;
+  d.NextWrite(**b, absl::ZeroDuration(), &preamble);  // drain b's preamble
+
+  std::atomic<int> followups{0};
+  std::vector<ReplyEnvelope> replies;
+  for (int i = 0; i < kCalls; ++i) {
+    std::string id = d.StartCall(
+        "a", kMethod, "{}", Opts(), [&](CallResult r) {
+          ASSERT_TRUE(r.ok());
+          d.StartCall("b", kMethod, "{}", Opts(), [](CallResult) {});
+          ++followups;
+          // A writer woken now would take this request alone.
+          for (int y = 0; y < 2000; ++y) std::this_thread::yield();
+        });
+    replies.push_back(PayloadReply(id, "{}"));
+  }
+  std::string out;
+  std::thread writer([&] {
+    d.NextWrite(**b, absl::Seconds(30), &out);  // blocks until woken
+  });
+  // Let the writer block before the answers arrive.
+  for (int y = 0; y < 2000; ++y) std::this_thread::yield();
+  std::vector<absl::Status> statuses =
+      d.DeliverReplies("a", std::move(replies));
+  writer.join();
+  for (const absl::Status& s : statuses) EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(followups.load(), kCalls);
+  Written w = Parse(Dispatcher::WriteStatus::kData, out);
+  EXPECT_EQ(w.Requests().size(), static_cast<size_t>(kCalls)) << out;
+  d.Shutdown();
 }
 
 }  // namespace
