@@ -38,7 +38,11 @@ struct CallOptions {
 using CallResult = absl::StatusOr<std::string>;
 
 // Runs exactly once per call, on whichever thread ended it, never under a
-// lock of the server's. It must not block for long.
+// lock of the server's. It must not block for long: callbacks of answers
+// that arrived together run one after the other, and the requests of calls
+// they start are written when the last of them returns (one write per
+// client instead of one per call). A blocking Server::Call() from a callback
+// is written at once.
 using CallCallback = absl::AnyInvocable<void(CallResult)>;
 
 // A connected (or recently connected) client, as the client list shows it.
