@@ -392,13 +392,14 @@ absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
 }
 
 Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
-                                              absl::Duration max_wait,
+                                              absl::Duration max_wait_idle,
+                                              absl::Duration max_wait_busy,
                                               std::string* out) {
   std::deque<OutboxItem> items;
   {
     absl::MutexLock lock(&mu_);
     stream.writing_since = absl::InfiniteFuture();  // the last write is done
-    absl::Time give_up = absl::Now() + max_wait;
+    const absl::Time start = absl::Now();
     while (true) {
       if (stream.closed || shutting_down_) return CloseLocked(stream, out);
       if (!stream.preamble.empty()) {
@@ -424,6 +425,8 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
         stream.writing_since = clock_->Now();
         return WriteStatus::kData;
       }
+      const bool busy = session != nullptr && session->pending_count() > 0;
+      const absl::Time give_up = start + (busy ? max_wait_busy : max_wait_idle);
       if (stream.wake.WaitWithDeadline(&mu_, give_up)) {
         if (stream.closed || shutting_down_) return CloseLocked(stream, out);
         return WriteStatus::kIdle;

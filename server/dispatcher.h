@@ -62,7 +62,16 @@ class Dispatcher {
   // to *out. kIdle: nothing came in time. kClosed: the stream must end after
   // writing *out (which may hold `event: close`).
   WriteStatus NextWrite(StreamState& stream, absl::Duration max_wait,
-                        std::string* out);
+                        std::string* out) {
+    return NextWrite(stream, max_wait, max_wait, out);
+  }
+  // The same, waiting at most `max_wait_busy` while the stream's client has
+  // calls pending and `max_wait_idle` otherwise: the stream's owner checks
+  // for a closed peer after a kIdle, which matters only while someone waits
+  // for that client (an idle stream then costs no wake-ups between
+  // heartbeats).
+  WriteStatus NextWrite(StreamState& stream, absl::Duration max_wait_idle,
+                        absl::Duration max_wait_busy, std::string* out);
 
   // The connection carrying `stream` is gone. Its client's calls wait for
   // the client to resume, for the grace period.

@@ -302,10 +302,12 @@ void HttpService::HandleEvents(const httplib::Request& req,
         absl::Time last_write = absl::Now();
         while (true) {
           buf.clear();
-          absl::Duration quiet = absl::Now() - last_write;
-          absl::Duration wait =
-              std::max(absl::ZeroDuration(), std::min(check, heartbeat - quiet));
-          Dispatcher::WriteStatus st = dispatcher_->NextWrite(*s, wait, &buf);
+          // Until the next heartbeat; while calls wait for this client, at
+          // most `check`, to notice a closed peer soon.
+          const absl::Duration to_heartbeat = std::max(
+              absl::ZeroDuration(), heartbeat - (absl::Now() - last_write));
+          Dispatcher::WriteStatus st = dispatcher_->NextWrite(
+              *s, to_heartbeat, std::min(check, to_heartbeat), &buf);
           if (st == Dispatcher::WriteStatus::kIdle) {
             if (absl::Now() - last_write >= heartbeat) {
               AppendSseComment("", &buf);

@@ -17,9 +17,11 @@ class Clock;
 struct ServerOptions {
   // The stream is never silent longer than this: a comment line is written.
   absl::Duration heartbeat = absl::Seconds(15);
-  // How often an idle stream checks that its client is still there; a
-  // closed connection is noticed within this time (for one that vanished
-  // without closing, see dead_peer_timeout).
+  // How often an idle stream whose client has calls pending checks that the
+  // client is still there: a closed connection is then noticed within this
+  // time (for one that vanished without closing, see dead_peer_timeout).
+  // A stream with no call pending is checked by its heartbeat only, so
+  // thousands of idle clients cost no wake-ups between heartbeats.
   absl::Duration liveness_check = absl::Seconds(1);
   // How long TCP keeps a connection whose peer vanished without closing it
   // (cable cut, machine gone: no FIN, no RST); Linux's default is ~15
@@ -28,8 +30,9 @@ struct ServerOptions {
   // long aborts the connection) and TCP keepalive (probes after
   // dead_peer_timeout / 2 of silence, then every second, or at most 127
   // probes when it is over 254 s). Hence:
-  // - a stream whose client vanished ends within
-  //   heartbeat + dead_peer_timeout + liveness_check: its next heartbeat
+  // - a stream whose client vanished while calls wait for it ends within
+  //   heartbeat + dead_peer_timeout + liveness_check (with no call pending,
+  //   within 2 × heartbeat + dead_peer_timeout): its next heartbeat
   //   (within `heartbeat`) goes unacknowledged, TCP aborts the connection
   //   `dead_peer_timeout` later, and the idle writer notices within
   //   `liveness_check`; its calls then wait `resume_grace` as after any

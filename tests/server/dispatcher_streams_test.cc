@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/dispatcher.h"
 #include "tests/server/dispatcher_test_util.h"
@@ -53,6 +54,29 @@ TEST_F(DispatcherStreamTest, PreambleIsWrittenOnceAndThenTheStreamIsIdle) {
 
   EXPECT_EQ(w.status, WriteStatus::kIdle);
   EXPECT_EQ(w.raw, "");
+}
+
+// While calls wait for the client, the writer comes back after the short
+// wait (to check the peer); with none pending it sleeps the long one.
+TEST_F(DispatcherStreamTest, WriterWaitsTheShortTimeOnlyWhileCallsArePending) {
+  auto stream = Connect("c1");
+  ASSERT_NE(stream, nullptr);
+  ReadNow(d(), *stream);  // preamble
+  std::string out;
+  // No call pending: the busy wait does not apply.
+  const absl::Time before = absl::Now();
+  EXPECT_EQ(d().NextWrite(*stream, absl::Milliseconds(40),
+                          absl::ZeroDuration(), &out),
+            Dispatcher::WriteStatus::kIdle);
+  EXPECT_GE(absl::Now() - before, absl::Milliseconds(40));
+  // A call pending (already written): back at once for the busy wait, even
+  // with an endless idle wait.
+  Start("c1", NewOutcome());
+  ASSERT_EQ(ReadNow(d(), *stream).Requests().size(), 1u);
+  EXPECT_EQ(d().NextWrite(*stream, absl::InfiniteDuration(),
+                          absl::ZeroDuration(), &out),
+            Dispatcher::WriteStatus::kIdle);
+  EXPECT_TRUE(out.empty());
 }
 
 TEST_F(DispatcherStreamTest, PreambleComesBeforeRequestsQueuedAtOpen) {
