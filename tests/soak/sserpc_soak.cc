@@ -190,7 +190,7 @@ struct Config {
   int64_t duration_s, clients, warmup_s, callers, async_inflight, rate,
       caller_rate;
   uint64_t seed;
-  absl::Duration grace, liveness, max_timeout, chaos_mean;
+  absl::Duration grace, liveness, heartbeat, max_timeout, chaos_mean;
   double rss_slack_mb;
   int64_t thread_slack;
   int64_t max_pending_per_client;
@@ -972,18 +972,21 @@ class Fleet {
     }
   }
 
-  // Half the restarts come within the resume grace (counting the up to
-  // `liveness` it takes the server to notice), half too late.
+  // Half the restarts come within the resume grace, half too late. The
+  // grace starts when the server notices the closed connection: within
+  // `liveness` while the client has calls pending, else at the next
+  // heartbeat; "too late" allows for the longer.
   absl::Duration RestartDelay() {
     const int64_t grace = absl::ToInt64Milliseconds(config_.grace);
-    const int64_t liveness = absl::ToInt64Milliseconds(config_.liveness);
+    const int64_t notice = absl::ToInt64Milliseconds(
+        std::max(config_.liveness, config_.heartbeat));
     if (Real() < 0.5) {
       ++restarts_in_grace;
       return absl::Milliseconds(Uniform(0, grace * 7 / 10));
     }
     ++restarts_after_grace;
     return absl::Milliseconds(
-        Uniform(grace + liveness + 200, grace * 5 / 2 + liveness + 200));
+        Uniform(grace + notice + 200, grace * 5 / 2 + notice + 200));
   }
   absl::Duration NextGap() {
     std::exponential_distribution<double> d(
@@ -1104,7 +1107,7 @@ int RunServer(const Config& config) {
   sserpc::ServerOptions options;
   options.resume_grace = config.grace;
   options.liveness_check = config.liveness;
-  options.heartbeat = absl::Seconds(2);
+  options.heartbeat = config.heartbeat;
   options.retry_hint = absl::Milliseconds(100);
   options.max_body_bytes = kMaxBodyBytes;
   options.max_pending_per_client = config.max_pending_per_client;
@@ -1362,6 +1365,7 @@ int main(int argc, char** argv) {
     c.caller_rate = Env("SOAK_CALLER_RATE", 50);
     c.grace = absl::Milliseconds(Env("SOAK_GRACE_MS", 1500));
     c.liveness = absl::Milliseconds(250);
+    c.heartbeat = absl::Seconds(2);
     c.max_timeout = absl::Milliseconds(std::max<int64_t>(500, Env("SOAK_MAX_TIMEOUT_MS", 4000)));
     c.chaos_mean = absl::Milliseconds(std::max<int64_t>(10, Env("SOAK_CHAOS_MS", 600)));
     c.rss_slack_mb = static_cast<double>(Env("SOAK_RSS_SLACK_MB", 8));
