@@ -24,6 +24,7 @@ std::shared_ptr<Cancellation> ActiveCalls::Begin(const std::string& call_id,
     timer_hint_ = deadline;
     timer_wake_.Signal();
   }
+  if (timer_enabled_) StartTimerThreadLocked();
   return cancellation;
 }
 
@@ -84,8 +85,15 @@ void ActiveCalls::ExpireDue() {
 }
 
 void ActiveCalls::StartTimer() {
+  absl::MutexLock lock(&mu_);
+  timer_enabled_ = true;
+  if (!running_.empty()) StartTimerThreadLocked();
+}
+
+void ActiveCalls::StartTimerThreadLocked() {
+  if (timer_.joinable() || timer_stop_) return;
   timer_ = std::thread([this] {
-    NameThisThread("sserpc-cdeadline");
+    NameThisThread("sserpc-deadline");
     absl::MutexLock lock(&mu_);
     while (!timer_stop_) {
       const absl::Time now = clock_->Now();

@@ -42,6 +42,7 @@ class ActiveCalls {
   // Cancels, with DEADLINE_EXCEEDED, every call whose deadline has passed.
   void ExpireDue();
   // Runs ExpireDue() as real time passes, on a thread, until StopTimer().
+  // The thread starts with the first call: a client never called has none.
   void StartTimer();
   void StopTimer();
 
@@ -54,6 +55,7 @@ class ActiveCalls {
     std::shared_ptr<Cancellation> cancellation;
     std::multimap<absl::Time, std::string>::iterator deadline;
   };
+  void StartTimerThreadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RememberLocked(const std::string& call_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -74,6 +76,7 @@ class ActiveCalls {
   // deadline, need not wake it again).
   absl::Time timer_hint_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   uint64_t timer_wakeups_ ABSL_GUARDED_BY(mu_) = 0;
+  bool timer_enabled_ ABSL_GUARDED_BY(mu_) = false;  // StartTimer() called
   std::thread timer_;
 };
 

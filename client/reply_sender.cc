@@ -39,10 +39,6 @@ ReplySender::ReplySender(const ClientOptions& options, ServerUrl url,
   http_->set_write_timeout(sec(options.reply_timeout),
                            usec(options.reply_timeout));
   if (!options.token.empty()) http_->set_bearer_token_auth(options.token);
-  thread_ = std::thread([this] {
-    NameThisThread("sserpc-answers");
-    Loop();
-  });
 }
 
 ReplySender::~ReplySender() { Stop(absl::ZeroDuration()); }
@@ -55,6 +51,14 @@ void ReplySender::Send(ReplyEnvelope reply, absl::Time give_up_at,
     return;
   }
   queue_.push_back(Item{std::move(reply), give_up_at});
+  if (!thread_.joinable() && !finishing_) {
+    // Started with the first answer: a client never called has no thread
+    // (and no connection) for answers.
+    thread_ = std::thread([this] {
+      NameThisThread("sserpc-answers");
+      Loop();
+    });
+  }
   if (wake) {
     wake_.Signal();
     unwoken_ = false;
@@ -79,12 +83,14 @@ void ReplySender::StopBy(absl::Time deadline) {
 
 void ReplySender::Stop(absl::Duration drain) {
   StopBy(clock_->Now() + drain);
+  std::thread thread;
   {
     absl::MutexLock lock(&mu_);
     finishing_ = true;
     wake_.Signal();
+    thread = std::move(thread_);
   }
-  if (thread_.joinable()) thread_.join();
+  if (thread.joinable()) thread.join();
 }
 
 ReplySender::Stats ReplySender::stats() const {

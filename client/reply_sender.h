@@ -78,7 +78,7 @@ class ReplySender {
   absl::Time stop_by_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   Stats stats_ ABSL_GUARDED_BY(mu_);
   absl::CondVar wake_;
-  std::thread thread_;
+  std::thread thread_ ABSL_GUARDED_BY(mu_);  // from the first Send()
 };
 
 }  // namespace sserpc::client_internal

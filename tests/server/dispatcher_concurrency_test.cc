@@ -1,6 +1,10 @@
 // Dispatcher under real threads: calls started, answered, cancelled, expired
 // and moved between streams all at once still end exactly once each.
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -253,6 +257,25 @@ TEST(DispatcherTimerTest, CallsWithLaterDeadlinesDoNotWakeTheTimer) {
   timer.join();
 }
 
+// Waits until thread `tid` (set by the thread itself) is asleep: state S in
+// /proc/self/task/<tid>/stat.
+bool WaitUntilSleeping(const std::atomic<pid_t>& tid) {
+  for (int i = 0; i < 10000; ++i) {
+    if (tid.load() != 0) {
+      std::ifstream stat("/proc/self/task/" + std::to_string(tid.load()) + "/stat");
+      std::string line;
+      std::getline(stat, line);
+      const size_t paren = line.rfind(')');
+      if (paren != std::string::npos && paren + 2 < line.size() &&
+          line[paren + 2] == 'S') {
+        return true;
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return false;
+}
+
 // Answers that arrive in one POST whose callbacks start calls to another
 // client: that client's writer is woken once, after all the callbacks, and
 // finds every new request in one write.
@@ -280,11 +303,13 @@ TEST(DispatcherWakeTest, CallsStartedByOneBatchOfAnswersLeaveInOneWrite) {
     replies.push_back(PayloadReply(id, "{}"));
   }
   std::string out;
+  std::atomic<pid_t> writer_tid{0};
   std::thread writer([&] {
+    writer_tid = static_cast<pid_t>(syscall(SYS_gettid));
     d.NextWrite(**b, absl::Seconds(30), &out);  // blocks until woken
   });
-  // Let the writer block before the answers arrive.
-  for (int y = 0; y < 2000; ++y) std::this_thread::yield();
+  // The answers arrive once the writer sleeps in NextWrite.
+  ASSERT_TRUE(WaitUntilSleeping(writer_tid));
   std::vector<absl::Status> statuses =
       d.DeliverReplies("a", std::move(replies));
   writer.join();
