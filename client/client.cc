@@ -1,6 +1,7 @@
 #include "client/client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@
 #include "proto/clock.h"
 #include "proto/envelope.h"
 #include "proto/ids.h"
+#include "proto/futex_hash.h"
 #include "proto/json.h"
 #include "proto/log.h"
 #include "proto/sse.h"
@@ -58,6 +60,10 @@ absl::Status Client::Start() {
     if (started_) return absl::FailedPreconditionError("already started");
     started_ = true;
   }
+  // A process may hold thousands of clients, each a mostly blocked stream
+  // thread: keep the kernel's futex hash in step (see futex_hash.h).
+  static std::atomic<size_t> clients_started{0};
+  ReserveFutexSlots(2 * clients_started.fetch_add(1) + 64);
   Clock* clock = ClockOf(options_);
   active_ = std::make_unique<client_internal::ActiveCalls>(
       options_.dedup_window, clock);

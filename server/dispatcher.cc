@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "proto/futex_hash.h"
 #include "proto/ids.h"
 #include "proto/json.h"
 #include "proto/sse.h"
@@ -346,6 +347,10 @@ absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
         absl::StrCat("the server holds its maximum of ", options_.max_clients,
                      " clients"));
   }
+  // Each client holds about two connection threads (stream and answers),
+  // mostly blocked: keep the kernel's futex hash in step (a no-op unless
+  // the count has doubled since the last time).
+  ReserveFutexSlots(2 * sessions_.size() + 64);
   if (session == nullptr) {
     uint64_t first = last_event_id.has_value() ? *last_event_id + 1 : 1;
     auto owned = std::make_unique<Session>(std::string(client_id), first);
