@@ -12,6 +12,7 @@
 // Parameters come from the environment (see Env() calls); diagnostics go to
 // stderr. docs/BENCHMARKS.md has the method and the numbers.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -46,22 +47,33 @@ std::string EnvString(const char* name, const char* fallback) {
   return v == nullptr ? fallback : v;
 }
 
-// Resident set size fields of /proc/self/status, in MB.
-double ProcStatusMb(const char* field) {
+// A numeric field of /proc/self/status ("Threads:", "VmRSS:" in kB, ...).
+double ProcStatusValue(const char* field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(field, 0) == 0) {
-      int64_t kb = 0;
+      int64_t value = 0;
       std::string digits;
       for (char c : line) {
         if (c >= '0' && c <= '9') digits.push_back(c);
       }
-      absl::SimpleAtoi(digits, &kb);
-      return kb / 1024.0;
+      absl::SimpleAtoi(digits, &value);
+      return static_cast<double>(value);
     }
   }
   return 0;
+}
+
+// Resident set size fields of /proc/self/status, in MB.
+double ProcStatusMb(const char* field) { return ProcStatusValue(field) / 1024; }
+
+// CPU time (user + system) this process has used, in seconds.
+double ProcessCpuSeconds() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec / 1e6;
 }
 
 constexpr char kPayloadBase[] =
@@ -89,10 +101,8 @@ int RunServer() {
 
   const absl::Time connect_start = absl::Now();
   while (true) {
-    int64_t connected = 0;
-    for (const sserpc::ClientInfo& info : server.Clients()) {
-      connected += info.state == "connected";
-    }
+    const int64_t connected =
+        static_cast<int64_t>(server.Stats().open_streams);
     if (connected >= c) break;
     if (absl::Now() > give_up) {
       std::fprintf(stderr, "bench server: only %lld of %lld clients connected\n",
@@ -102,7 +112,20 @@ int RunServer() {
     absl::SleepFor(absl::Milliseconds(10));
   }
   const double connect_s = absl::ToDoubleSeconds(absl::Now() - connect_start);
+  // BENCH_IDLE_S: with every client connected and no call, how much CPU the
+  // server spends (percent of one core) over that many seconds.
+  const int64_t idle_s = Env("BENCH_IDLE_S", 0);
+  double idle_cpu_pct = -1;
+  if (idle_s > 0) {
+    absl::SleepFor(absl::Seconds(1));  // let the last connections settle
+    const double cpu0 = ProcessCpuSeconds();
+    const absl::Time t0 = absl::Now();
+    absl::SleepFor(absl::Seconds(idle_s));
+    idle_cpu_pct = 100 * (ProcessCpuSeconds() - cpu0) /
+                   absl::ToDoubleSeconds(absl::Now() - t0);
+  }
   const double rss_connected = ProcStatusMb("VmRSS:");
+  const double threads_connected = ProcStatusValue("Threads:");
 
   std::atomic<int64_t> errors{0};
   std::vector<double> latencies_ms(n);
@@ -189,12 +212,14 @@ int RunServer() {
       "\"warmup\":%lld,\"calls_per_s\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
       "\"errors\":%lld,\"server_peak_rss_mb\":%.1f,"
       "\"server_rss_connected_mb\":%.1f,\"elapsed_s\":%.3f,\"connect_s\":%.3f,"
+      "\"server_idle_cpu_pct\":%.2f,\"server_threads\":%.0f,"
       "\"callers\":\"%s\"}\n",
       static_cast<long long>(c), static_cast<long long>(k),
       static_cast<long long>(n), static_cast<long long>(a),
       static_cast<long long>(warmup), n / elapsed, pct(0.50), pct(0.99),
       static_cast<long long>(errors.load()), ProcStatusMb("VmHWM:"),
-      rss_connected, elapsed, connect_s, async_callers ? "async" : "threads");
+      rss_connected, elapsed, connect_s, idle_cpu_pct, threads_connected,
+      async_callers ? "async" : "threads");
   std::fflush(stdout);
   server.Stop();
   return errors.load() == 0 ? 0 : 3;
