@@ -4,20 +4,44 @@
 #   S1: 1 client, 1 call at a time, 2000 calls
 #   S2: 16 clients, 64 calls in flight, 20000 calls
 #   S3: 1000 clients connected, S2's traffic over 16 of them, 10000 calls
+#   S4: 10,000 clients connected (the scale scenario): the server's idle CPU
+#       over 10 s with all of them connected, then S3's traffic
 #   quick: a short correctness run (used by the test suite)
-# RUNS (default 3) sets the repetitions.
+# RUNS (default 3) sets the repetitions. BENCH_CALLERS and BENCH_INLINE pass
+# through (see docs/BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B="${SSERPC_BUILD_DIR:-build}"
 [ -x "$B/tests/bench/sserpc-bench" ] || bash scripts/build.sh >/dev/null
 BENCH="$B/tests/bench/sserpc-bench"
 RUNS="${RUNS:-3}"
+# Each process holds one socket per client: as many descriptors as allowed.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+# S4 needs ~2 threads per client across the two processes: make sure the
+# kernel allows them (as root; otherwise say what is missing).
+raise_kernel_limits() {  # clients
+  local need_pids=$(( 4 * $1 + 4096 )) need_maps=$(( 8 * $1 + 65536 ))
+  local pids maps
+  pids=$(cat /proc/sys/kernel/pid_max) maps=$(cat /proc/sys/vm/max_map_count)
+  if [ "$pids" -lt "$need_pids" ]; then
+    sysctl -qw kernel.pid_max="$need_pids" 2>/dev/null ||
+      echo "bench: kernel.pid_max is $pids; $need_pids recommended" >&2
+  fi
+  if [ "$maps" -lt "$need_maps" ]; then
+    sysctl -qw vm.max_map_count="$need_maps" 2>/dev/null ||
+      echo "bench: vm.max_map_count is $maps; $need_maps recommended" >&2
+  fi
+  if [ "$(ulimit -n)" -lt $(( $1 + 1000 )) ]; then
+    echo "bench: only $(ulimit -n) file descriptors per process" >&2
+  fi
+}
 
 run_once() {  # C K N -> RESULT json on stdout
   local c=$1 k=$2 n=$3 out
   out=$(mktemp)
-  BENCH_C=$c BENCH_K=$k BENCH_N=$n "$BENCH" server >"$out" &
+  BENCH_C=$c BENCH_K=$k BENCH_N=$n BENCH_IDLE_S=${IDLE_S:-0} \
+    BENCH_RUN_TIMEOUT_S=600 "$BENCH" server >"$out" &
   local spid=$!
   local port=""
   for _ in $(seq 1 400); do
@@ -49,11 +73,19 @@ scenario() {  # name C K N
     echo "  $name run $r: $line" >&2
     results+="$line"$'\n'
   done
-  printf '%s: C=%s K=%s N=%s  calls/s %s  p50 %s ms  p99 %s ms  errors %s  server peak RSS %s MB\n' \
+  printf '%s: C=%s K=%s N=%s  calls/s %s  p50 %s ms  p99 %s ms  errors %s  server peak RSS %s MB' \
     "$name" "$c" "$k" "$n" \
     "$(median calls_per_s <<<"$results")" "$(median p50_ms <<<"$results")" \
     "$(median p99_ms <<<"$results")" "$(median errors <<<"$results")" \
     "$(median server_peak_rss_mb <<<"$results")"
+  if [ "${IDLE_S:-0}" -gt 0 ]; then
+    printf '  connected: RSS %s MB, %s threads, idle CPU %s%% of a core, connect %s s' \
+      "$(median server_rss_connected_mb <<<"$results")" \
+      "$(median server_threads <<<"$results")" \
+      "$(median server_idle_cpu_pct <<<"$results")" \
+      "$(median connect_s <<<"$results")"
+  fi
+  printf '\n'
 }
 
 [ $# -gt 0 ] || set -- S1 S2 S3
@@ -62,6 +94,7 @@ for s in "$@"; do
     S1) scenario S1 1 1 2000 ;;
     S2) scenario S2 16 64 20000 ;;
     S3) scenario S3 1000 64 10000 ;;
+    S4) raise_kernel_limits 10000; IDLE_S=10 scenario S4 10000 64 10000 ;;
     quick) RUNS=1 scenario quick 4 8 500 ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
