@@ -2,7 +2,9 @@
 // the middle of a call, and a crowd of clients reconnecting at once after a
 // server restart.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -94,8 +96,16 @@ TEST(FaultTest, ClientKilledMidCallThatComesBackInTimeAnswersTheCall) {
   EXPECT_EQ(second->Finish(), 0);
 }
 
+// A storm: 1,000 clients lose their server at once and reconnect on their
+// own to its successor; every one of them answers again.
 TEST(FaultTest, CrowdOfClientsReconnectsAfterAServerRestart) {
-  constexpr int kClients = 300;
+  constexpr int kClients = 1000;
+  // Two sockets per client on each side, in this one process.
+  struct rlimit files;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  ASSERT_GE(files.rlim_max, rlim_t{5 * kClients}) << "hard limit on open files";
+  files.rlim_cur = std::max<rlim_t>(files.rlim_cur, 5 * kClients);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &files), 0);
   auto server = std::make_unique<Server>();
   const int port = server->Start("127.0.0.1", 0).value();
   std::vector<std::unique_ptr<Client>> clients;
