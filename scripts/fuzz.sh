@@ -12,7 +12,7 @@ bash scripts/deps.sh
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(sse_parser json envelope)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(sse_parser json envelope request)
 OUT="${SSERPC_BUILD_DIR:-build}/fuzz"
 mkdir -p "$OUT"
 CXX=clang++-14
@@ -20,9 +20,17 @@ command -v $CXX >/dev/null || CXX=clang++
 FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
 LIBS=$(pkg-config --libs absl_status absl_statusor absl_strings absl_synchronization absl_time)
 WIRE=(proto/json.cc proto/envelope.cc proto/sse.cc proto/status_codes.cc)
+# The request-path target runs a whole server: every wire and server source
+# but the programs, plus cpp-httplib (its defines must match its build).
+SERVER=($(ls proto/*.cc server/*.cc | grep -v -e _main.cc -e typed_call.cc -e proto_json.cc))
+SERVER_LIBS="$(pkg-config --cflags --libs cpp-httplib) $(pkg-config --libs absl_flat_hash_map absl_hash absl_raw_hash_set absl_str_format) -lpthread"
 for t in "${TARGETS[@]}"; do
   echo "fuzz: building $t" >&2
-  $CXX "${FLAGS[@]}" "tests/fuzz/${t}_fuzz.cc" "${WIRE[@]}" $LIBS -o "$OUT/${t}_fuzz"
+  if [ "$t" = request ]; then
+    $CXX "${FLAGS[@]}" "tests/fuzz/${t}_fuzz.cc" "${SERVER[@]}" $LIBS $SERVER_LIBS -o "$OUT/${t}_fuzz"
+  else
+    $CXX "${FLAGS[@]}" "tests/fuzz/${t}_fuzz.cc" "${WIRE[@]}" $LIBS -o "$OUT/${t}_fuzz"
+  fi
 done
 for t in "${TARGETS[@]}"; do
   echo "fuzz: running $t for ${SECONDS_EACH}s" >&2
