@@ -72,6 +72,19 @@ struct ServerStats {
   uint64_t refused_payload_too_large = 0;
   uint64_t refused_max_clients = 0;
   uint64_t clients_cut_off = 0;  // stopped reading their stream
+  // Connections (docs/PROTOCOL.md, "Connections and hostile input").
+  uint64_t open_connections = 0;       // now
+  uint64_t connections_accepted = 0;   // admitted and served
+  // Refused at accept with 429: max_connections (or no thread could be
+  // started), max_connections_per_peer, max_connections_per_second.
+  uint64_t refused_max_connections = 0;
+  uint64_t refused_connections_per_peer = 0;
+  uint64_t refused_connection_rate = 0;
+  // Requests refused before routing.
+  uint64_t refused_request_head_timeout = 0;   // 408 (slow loris)
+  uint64_t refused_request_head_too_large = 0; // 431
+  uint64_t refused_uri_too_long = 0;           // 414
+  uint64_t refused_body_too_large = 0;         // 413
 };
 
 }  // namespace sserpc

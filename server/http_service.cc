@@ -1,7 +1,6 @@
 #include "server/http_service.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -91,47 +90,16 @@ absl::Status ParseCallQuery(const httplib::Request& req,
   return absl::OkStatus();
 }
 
-// cpp-httplib's stop() leaves each idle keep-alive connection waiting out
-// its keep-alive timeout, and the listen thread joins them all. The server
-// owns those sockets, so it shuts them down itself: every socket of this
-// process whose local port is the server's port was accepted by it (the
-// listening socket is already closed). httplib still closes them.
-void ShutdownAcceptedSockets(int port) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return;
-  while (dirent* entry = readdir(dir)) {
-    int fd;
-    if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(dir)) continue;
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
-    int local_port = -1;
-    if (addr.ss_family == AF_INET) {
-      local_port = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    } else if (addr.ss_family == AF_INET6) {
-      local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    }
-    sockaddr_storage peer{};
-    socklen_t peer_len = sizeof(peer);
-    if (local_port == port &&
-        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
-      ::shutdown(fd, SHUT_RDWR);
-    }
-  }
-  closedir(dir);
-}
-
 }  // namespace
 
 HttpService::HttpService(const ServerOptions& options, Dispatcher* dispatcher)
-    : options_(options), dispatcher_(dispatcher) {
+    : options_(options), dispatcher_(dispatcher), http_(options) {
   Route();
 }
 
 HttpService::~HttpService() { Stop(); }
 
 void HttpService::Route() {
-  http_.new_task_queue = [] { return new ConnectionThreads(); };
   http_.set_tcp_nodelay(true);
   http_.set_keep_alive_max_count(SIZE_MAX / 2);
   http_.set_keep_alive_timeout(
@@ -179,8 +147,13 @@ void HttpService::Route() {
   });
   // Errors produced by httplib itself (404 for unknown paths, 413, 400 for
   // unparsable requests) get the same JSON body as ours.
-  http_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
+  http_.set_error_handler([this](const httplib::Request&,
+                                  httplib::Response& res) {
+    // A connection GuardedServer cut has its response already; httplib's
+    // is not written.
+    if (GuardedServer::CurrentConnectionCut()) return;
+    if (!res.body.empty()) return;  // ours, already counted
+    if (res.status == 413) http_.CountBodyTooLarge();
     absl::StatusCode code = CodeForHttpStatus(res.status);
     std::string message;
     switch (res.status) {
@@ -200,9 +173,10 @@ void HttpService::Route() {
   // stack. No valid path is longer than ~420 bytes, so longer ones are
   // refused before routing. HEAD would reach the GET handlers (and take a
   // client's stream over), so it is refused too.
-  http_.set_pre_routing_handler([](const httplib::Request& req,
-                                   httplib::Response& res) {
+  http_.set_pre_routing_handler([this](const httplib::Request& req,
+                                       httplib::Response& res) {
     if (req.path.size() > kMaxPathBytes) {
+      http_.CountUriTooLong();
       SetError(res, absl::InvalidArgumentError("request path too long"), 414);
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -254,6 +228,16 @@ bool HttpService::AuthorizeClient(const httplib::Request& req,
   res.set_header("WWW-Authenticate", "Bearer");
   SetError(res, absl::UnauthenticatedError(
                     "missing or wrong bearer token for this client"));
+  return false;
+}
+
+bool HttpService::BodyWithinLimit(const httplib::Request& req,
+                                  httplib::Response& res) {
+  if (req.body.size() <= options_.max_body_bytes) return true;
+  http_.CountBodyTooLarge();
+  SetError(res,
+           absl::ResourceExhaustedError("request body exceeds the size limit"),
+           413);
   return false;
 }
 
@@ -340,6 +324,7 @@ void HttpService::HandleReplies(const httplib::Request& req,
                                 httplib::Response& res) {
   const std::string client_id = req.matches[1];
   if (!AuthorizeClient(req, client_id, res)) return;
+  if (!BodyWithinLimit(req, res)) return;
   std::vector<ReplyEnvelope> replies;
   bool is_batch = false;
   absl::Status parsed = ParseReplies(req.body, &replies, &is_batch);
@@ -376,6 +361,7 @@ void HttpService::HandleReplies(const httplib::Request& req,
 void HttpService::HandleCall(const httplib::Request& req,
                              httplib::Response& res) {
   if (!AuthorizeAdmin(req, res)) return;
+  if (!BodyWithinLimit(req, res)) return;
   const std::string client_id = req.matches[1];
   const std::string method = req.matches[2];
   absl::Status valid = ValidateClientId(client_id);
@@ -412,7 +398,8 @@ void HttpService::HandleClients(const httplib::Request& req,
 void HttpService::HandleStats(const httplib::Request& req,
                               httplib::Response& res) {
   if (!AuthorizeAdmin(req, res)) return;
-  const ServerStats s = dispatcher_->Stats();
+  ServerStats s = dispatcher_->Stats();
+  http_.AddStats(&s);
   res.set_content(
       absl::StrCat(
           "{\"calls_started\":", s.calls_started,
@@ -426,7 +413,19 @@ void HttpService::HandleStats(const httplib::Request& req,
           ",\"refused_outbox_full\":", s.refused_outbox_full,
           ",\"refused_payload_too_large\":", s.refused_payload_too_large,
           ",\"refused_max_clients\":", s.refused_max_clients,
-          ",\"clients_cut_off\":", s.clients_cut_off, "}"),
+          ",\"clients_cut_off\":", s.clients_cut_off,
+          ",\"open_connections\":", s.open_connections,
+          ",\"connections_accepted\":", s.connections_accepted,
+          ",\"refused_max_connections\":", s.refused_max_connections,
+          ",\"refused_connections_per_peer\":",
+          s.refused_connections_per_peer,
+          ",\"refused_connection_rate\":", s.refused_connection_rate,
+          ",\"refused_request_head_timeout\":",
+          s.refused_request_head_timeout,
+          ",\"refused_request_head_too_large\":",
+          s.refused_request_head_too_large,
+          ",\"refused_uri_too_long\":", s.refused_uri_too_long,
+          ",\"refused_body_too_large\":", s.refused_body_too_large, "}"),
       kJson);
 }
 
@@ -448,6 +447,7 @@ absl::StatusOr<int> HttpService::Start(absl::string_view host, int port) {
   }
   // httplib listens with a backlog of 5, which drops connection bursts.
   if (listen_fd_ >= 0) ::listen(listen_fd_, options_.listen_backlog);
+  http_.PrepareLimits();
   started_ = true;
   port_ = bound;
   listen_thread_ = std::thread([this] {
@@ -474,8 +474,11 @@ void HttpService::Stop() {
             +[](int* n) { return *n == 0; }, &active_streams_),
         options_.write_timeout + absl::Seconds(1));
   }
-  ShutdownAcceptedSockets(port_);
+  // The accept loop has ended (or ends now): no connection is admitted any
+  // more, so every open one is known. Shutting them down wakes idle
+  // keep-alive connections, which would otherwise wait out their timeout.
   if (listen_thread_.joinable()) listen_thread_.join();
+  http_.CloseConnections();
 }
 
 }  // namespace sserpc::server_internal

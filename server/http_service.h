@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "server/connection_threads.h"
 #include "server/dispatcher.h"
 #include "server/options.h"
 
@@ -29,6 +30,9 @@ class HttpService {
   // down), and joins every thread.
   void Stop();
 
+  // Fills the connection fields of `stats` (see GuardedServer::AddStats).
+  void AddConnectionStats(ServerStats* stats) const { http_.AddStats(stats); }
+
  private:
   void Route();
   void HandleEvents(const httplib::Request& req, httplib::Response& res);
@@ -42,10 +46,13 @@ class HttpService {
                        httplib::Response& res) const;
   bool AuthorizeAdmin(const httplib::Request& req,
                       httplib::Response& res) const;
+  // A chunked body is bounded on the wire by GuardedServer only roughly
+  // (framing included): its size is checked exactly here. Fills `res` (413).
+  bool BodyWithinLimit(const httplib::Request& req, httplib::Response& res);
 
   const ServerOptions& options_;
   Dispatcher* const dispatcher_;
-  httplib::Server http_;
+  GuardedServer http_;
   // Stream writers still running; Stop() lets them finish their last write
   // (`event: close`) before it shuts connections down.
   absl::Mutex streams_mu_;

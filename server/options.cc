@@ -20,7 +20,8 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
         positive(o.max_write_stall, "max_write_stall"),
         positive(o.keep_alive_timeout, "keep_alive_timeout"),
         positive(o.read_timeout, "read_timeout"),
-        positive(o.write_timeout, "write_timeout")}) {
+        positive(o.write_timeout, "write_timeout"),
+        positive(o.max_request_head_time, "max_request_head_time")}) {
     if (!s.ok()) return s;
   }
   if (o.resume_grace < absl::ZeroDuration()) {
@@ -42,6 +43,20 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return absl::InvalidArgumentError(
         "ServerOptions limits (max_outbox_bytes, max_pending_per_client, "
         "max_pending_total, max_body_bytes, listen_backlog) must be positive");
+  }
+  if (o.max_connections == 0 || o.max_request_headers == 0) {
+    return absl::InvalidArgumentError(
+        "ServerOptions.max_connections and max_request_headers must be "
+        "positive");
+  }
+  if (o.max_request_head_bytes < 1024) {
+    return absl::InvalidArgumentError(
+        "ServerOptions.max_request_head_bytes must be at least 1024");
+  }
+  if (o.max_connections_per_second > 0 && o.connection_burst == 0) {
+    return absl::InvalidArgumentError(
+        "ServerOptions.connection_burst must be positive when "
+        "max_connections_per_second is set");
   }
   for (const auto& [id, token] : o.client_tokens) {
     if (token.empty()) {

@@ -72,6 +72,38 @@ struct ServerOptions {
   // Cancels remembered for a disconnected client (oldest dropped first).
   size_t max_retained_cancels = 1024;
 
+  // Connections and hostile input (each breach is counted in ServerStats).
+  // Open connections served at once (streams, answer POSTs, calls, idle
+  // keep-alive connections), each on its own thread; one more is answered
+  // 429 RESOURCE_EXHAUSTED and closed at once, without a thread. The default
+  // fits 10,000 clients with their stream and answer connections, and more.
+  // Start() caps it to what RLIMIT_NOFILE allows (the soft limit minus a
+  // tenth, at least 32, kept for the rest of the process) and logs a
+  // warning when it does.
+  size_t max_connections = 30000;
+  // Open connections from one peer IP address, refused like
+  // max_connections; 0 = no limit. Off by default: clients behind one NAT
+  // or reverse proxy share an address.
+  size_t max_connections_per_peer = 0;
+  // New connections admitted per second on average (a token bucket holding
+  // up to connection_burst); more are answered 429 RESOURCE_EXHAUSTED
+  // (Retry-After: 1) and closed at once. 0 = no limit. Clients reconnect
+  // with jittered exponential backoff, so a refused crowd spreads out.
+  size_t max_connections_per_second = 2000;
+  size_t connection_burst = 4000;
+  // A request head (request line and headers) must be complete within this
+  // time, counted from the accept for a connection's first request and
+  // from the request's first byte for later ones; a stall longer than
+  // read_timeout inside a head counts as well. Otherwise 408 and the
+  // connection is closed (a slow loris holds its thread no longer).
+  absl::Duration max_request_head_time = absl::Seconds(10);
+  // Largest request head in bytes, and most header fields in it; more is
+  // answered 431 as soon as it arrives, before the head is complete. A
+  // single line over 8 KiB (cpp-httplib's compiled limit) is always 431,
+  // or 414 for the request line.
+  size_t max_request_head_bytes = 16 << 10;
+  size_t max_request_headers = 100;
+
   // Client id -> bearer token. When not empty, every stream and replies
   // request must carry its client's token, and unknown clients are refused.
   std::map<std::string, std::string> client_tokens;

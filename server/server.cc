@@ -57,6 +57,10 @@ std::vector<ClientInfo> Server::Clients() const {
   return dispatcher_->ListClients();
 }
 
-ServerStats Server::Stats() const { return dispatcher_->Stats(); }
+ServerStats Server::Stats() const {
+  ServerStats s = dispatcher_->Stats();
+  http_->AddConnectionStats(&s);
+  return s;
+}
 
 }  // namespace sserpc
