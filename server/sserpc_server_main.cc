@@ -2,6 +2,9 @@
 // compiled-in schema, so back ends in any language call connected clients
 // through its calls endpoint.
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -10,13 +13,16 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "proto/flag_names.h"
 #include "proto/ids.h"
 #include "proto/stop_signals.h"
+#include "server/options.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
@@ -37,6 +43,28 @@ ABSL_FLAG(int64_t, resume_grace_ms, 30000,
           "How long a disconnected client's calls wait for it to resume.");
 ABSL_FLAG(int64_t, default_timeout_ms, 30000,
           "Timeout of calls that give none.");
+ABSL_FLAG(int64_t, max_connections, 30000,
+          "Open connections served at once (each client holds two: stream "
+          "and answers); more are refused with 429 at once. Capped to what "
+          "RLIMIT_NOFILE allows (logged); the soft limit is raised toward "
+          "the hard one first.");
+ABSL_FLAG(int64_t, max_connections_per_peer, 0,
+          "Open connections from one IP address; more are refused with 429. "
+          "0 = no limit (clients behind one NAT or proxy share an address).");
+ABSL_FLAG(int64_t, max_connections_per_second, 2000,
+          "New connections admitted per second on average; more are refused "
+          "with 429 (clients back off and retry). 0 = no limit.");
+ABSL_FLAG(int64_t, connection_burst, 4000,
+          "New connections admitted at once above max_connections_per_second.");
+ABSL_FLAG(int64_t, max_request_head_time_ms, 10000,
+          "A request's line and headers must arrive within this time (from "
+          "the accept for a connection's first request), else 408 and the "
+          "connection is closed: slow-loris protection.");
+ABSL_FLAG(int64_t, max_request_head_bytes, 16384,
+          "Largest request line plus headers; more is refused with 431 "
+          "(at least 1024; a single line over 8192 bytes always is).");
+ABSL_FLAG(int64_t, max_request_headers, 100,
+          "Most header fields in a request; more are refused with 431.");
 
 namespace {
 
@@ -65,6 +93,26 @@ absl::StatusOr<std::map<std::string, std::string>> ReadTokens(
   return tokens;
 }
 
+// Every connection is a file descriptor: a server sized for many clients
+// needs more than the usual soft limit of 1024. Raising the soft limit up
+// to the hard one is the program's call (the library only caps
+// max_connections to what it finds, and says so).
+void RaiseOpenFileLimit(size_t max_connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+  // Room for the connections plus the server's reserve (a tenth).
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) +
+                        static_cast<rlim_t>(max_connections) / 9 + 64;
+  if (rl.rlim_cur >= wanted) return;
+  rlimit raised = rl;
+  raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, rl.rlim_max);
+  if (raised.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+    std::fprintf(stderr, "sserpc-server: raised the open file limit from %llu to %llu\n",
+                 static_cast<unsigned long long>(rl.rlim_cur),
+                 static_cast<unsigned long long>(raised.rlim_cur));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,6 +120,14 @@ int main(int argc, char** argv) {
       "sserpc-server --host 127.0.0.1 --port N [--client-tokens FILE] "
       "[--admin-token TOKEN]\nServes the sserpc wire protocol v1 "
       "(docs/PROTOCOL.md). Flag names take '-' or '_'.");
+  // --help lists the flags of this file (abseil's default looks for a file
+  // named after the program, which has a '-' here).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "sserpc_server_main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   sserpc::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
 
@@ -113,6 +169,32 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sserpc-server: durations must be positive\n");
     return 2;
   }
+  const int64_t limits[] = {absl::GetFlag(FLAGS_max_connections),
+                            absl::GetFlag(FLAGS_max_connections_per_peer),
+                            absl::GetFlag(FLAGS_max_connections_per_second),
+                            absl::GetFlag(FLAGS_connection_burst),
+                            absl::GetFlag(FLAGS_max_request_head_time_ms),
+                            absl::GetFlag(FLAGS_max_request_head_bytes),
+                            absl::GetFlag(FLAGS_max_request_headers)};
+  for (int64_t v : limits) {
+    if (v < 0) {
+      std::fprintf(stderr, "sserpc-server: limits must not be negative\n");
+      return 2;
+    }
+  }
+  options.max_connections = static_cast<size_t>(limits[0]);
+  options.max_connections_per_peer = static_cast<size_t>(limits[1]);
+  options.max_connections_per_second = static_cast<size_t>(limits[2]);
+  options.connection_burst = static_cast<size_t>(limits[3]);
+  options.max_request_head_time = absl::Milliseconds(limits[4]);
+  options.max_request_head_bytes = static_cast<size_t>(limits[5]);
+  options.max_request_headers = static_cast<size_t>(limits[6]);
+  if (absl::Status valid = sserpc::ValidateServerOptions(options); !valid.ok()) {
+    std::fprintf(stderr, "sserpc-server: %s\n",
+                 std::string(valid.message()).c_str());
+    return 2;
+  }
+  RaiseOpenFileLimit(options.max_connections);
 
   sserpc::BlockStopSignals();  // before any thread starts
 

@@ -26,6 +26,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
+#include "tests/testing/process.h"
 
 namespace sserpc {
 namespace {
@@ -537,6 +538,54 @@ TEST_F(LimitsTest, StartRefusesLimitsOutOfRange) {
   unlimited_rate.connection_burst = 0;
   Server server(unlimited_rate);
   EXPECT_TRUE(server.Start("127.0.0.1", 0).ok());
+}
+
+// --- sserpc-server -----------------------------------------------------------
+
+int ReadPort(testing::Process& p) {
+  std::string line = p.Line();
+  int port = 0;
+  EXPECT_EQ(line.rfind("LISTENING ", 0), 0u) << line;
+  EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(10)), &port));
+  return port;
+}
+
+TEST(ServerBinaryLimitsTest, HelpListsTheLimitFlags) {
+  testing::Process help({SSERPC_SERVER_BINARY, "--help"});
+  help.Finish();
+  for (const char* flag :
+       {"--max_connections", "--max_connections_per_peer", "--max_connections_per_second",
+        "--connection_burst", "--max_request_head_time_ms", "--max_request_head_bytes",
+        "--max_request_headers"}) {
+    EXPECT_THAT(help.out() + help.err(), HasSubstr(flag));
+  }
+}
+
+TEST(ServerBinaryLimitsTest, FlagsSetTheLimitsAndRlimitNofileCapsConnections) {
+  // 256 open files: max_connections 1000 cannot be honoured; the server says
+  // so and serves at most 256 - 32 = 224 connections.
+  testing::Process server(
+      {"/bin/sh", "-c",
+       absl::StrCat("ulimit -n 256 && exec ", SSERPC_SERVER_BINARY,
+                    " --port=0 --max-connections=1000 --max-request-headers=5")});
+  const int port = ReadPort(server);
+  ASSERT_GT(port, 0);
+  std::string many = "GET /healthz HTTP/1.1\r\nConnection: close\r\n";
+  for (int i = 0; i < 5; ++i) absl::StrAppend(&many, "X-H", i, ": v\r\n");
+  {
+    Raw c(port);
+    c.Send(many + "\r\n");
+    EXPECT_EQ(StatusOf(c.ReadUntilClosed()), 431);
+  }
+  std::vector<std::unique_ptr<Raw>> idle;
+  for (int i = 0; i < 224; ++i) idle.push_back(std::make_unique<Raw>(port));
+  Raw over(port);
+  EXPECT_EQ(StatusOf(over.ReadUntilClosed()), 429);
+  idle.clear();
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Finish(), 0);
+  EXPECT_THAT(server.err(), HasSubstr("max_connections is 1000 but RLIMIT_NOFILE allows 256"));
+  EXPECT_THAT(server.err(), HasSubstr("serving at most 224 connections"));
 }
 
 }  // namespace
