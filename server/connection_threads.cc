@@ -268,27 +268,39 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
 
+  // send() at once, waiting (up to the write timeout) only when the socket
+  // buffer is full. httplib's own stream polls twice before every send
+  // (writable? peer still there?); a peer that has gone makes the send, or
+  // the next one, fail anyway, and idle streams check with is_writable().
   ssize_t write(const char* ptr, size_t size) override {
-    if (!is_writable()) return -1;
+    if (cut_) return -1;
     while (true) {
-      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      return n;
+      ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (PollFor(fd_, POLLOUT, write_timeout_) <= 0) return -1;
     }
   }
 
+  // httplib asks for both addresses on every request: looked up once.
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = PeerAddress(fd_, &port);
+    if (remote_port_ < 0) remote_ip_ = PeerAddress(fd_, &remote_port_);
+    ip = remote_ip_;
+    port = remote_port_;
   }
 
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    ip.clear();
-    port = 0;
-    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      ip = AddressString(addr, &port);
+    if (local_port_ < 0) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof(addr);
+      local_port_ = 0;
+      if (getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+        local_ip_ = AddressString(addr, &local_port_);
+      }
     }
+    ip = local_ip_;
+    port = local_port_;
   }
 
   socket_t socket() const override { return fd_; }
@@ -427,6 +439,12 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
   size_t headers_ = 0;
   char prev_ = 0;
   size_t body_bytes_ = 0;
+  // The connection's addresses, once asked for (the stream is used by its
+  // connection's thread only).
+  mutable std::string remote_ip_;
+  mutable int remote_port_ = -1;
+  mutable std::string local_ip_;
+  mutable int local_port_ = -1;
 };
 
 namespace {
