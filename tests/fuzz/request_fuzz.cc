@@ -90,6 +90,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   options.keep_alive_timeout = absl::Milliseconds(50);
   options.read_timeout = absl::Milliseconds(50);
   options.default_timeout = absl::Milliseconds(20);  // calls end quickly
+  options.max_connections_per_second = 0;  // one connection per input
   server = new sserpc::Server(options);
   auto p = server->Start("127.0.0.1", 0);
   if (!p.ok()) {
