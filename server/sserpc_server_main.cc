@@ -13,9 +13,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -120,14 +118,7 @@ int main(int argc, char** argv) {
       "sserpc-server --host 127.0.0.1 --port N [--client-tokens FILE] "
       "[--admin-token TOKEN]\nServes the sserpc wire protocol v1 "
       "(docs/PROTOCOL.md). Flag names take '-' or '_'.");
-  // --help lists the flags of this file (abseil's default looks for a file
-  // named after the program, which has a '-' here).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "sserpc_server_main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
+  sserpc::HelpListsFlagsOf("sserpc_server_main.cc");
   sserpc::NormalizeFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
 

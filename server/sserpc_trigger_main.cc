@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
       "exits 10 + the gRPC code number (14 DEADLINE_EXCEEDED, 24 UNAVAILABLE, "
       "...); 2 is a usage error, 3 an unreachable server, 4 an answer outside "
       "the protocol. Flag names take '-' or '_'.");
+  sserpc::HelpListsFlagsOf("sserpc_trigger_main.cc");
   sserpc::NormalizeFlagNames(argc, argv);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
 
