@@ -1,6 +1,7 @@
 #include "server/http_service.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -113,6 +114,7 @@ void HttpService::Route() {
                           usec(options_.write_timeout));
   http_.set_payload_max_length(options_.max_body_bytes);
   http_.set_socket_options([this](int fd) {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);  // not inherited by programs we start
     int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     // A peer that vanishes without FIN or RST (ServerOptions::
