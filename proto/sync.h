@@ -1,0 +1,335 @@
+#ifndef SSERPC_PROTO_SYNC_H_
+#define SSERPC_PROTO_SYNC_H_
+
+// The synchronization primitives sserpc uses: sserpc::Mutex, MutexLock,
+// ReleasableMutexLock, CondVar, Condition and Notification.
+//
+// Normally they are abseil's own (plain aliases). With SSERPC_STD_SYNC
+// defined (only the ThreadSanitizer build, scripts/tsan.sh, defines it) they
+// are small classes with the same API and semantics built on std::mutex and
+// std::condition_variable(_any): Debian's abseil is not built with TSan, so
+// absl::Mutex synchronizes through atomics and futex calls TSan cannot see,
+// and every handoff through it would be reported as a race; TSan does see
+// the pthread calls underneath the standard library's primitives.
+//
+// The SSERPC_STD_SYNC classes keep abseil's semantics:
+//  - CondVar::WaitWithTimeout/WaitWithDeadline return true on timeout;
+//  - Mutex::Await waits until the condition holds; it is re-evaluated
+//    whenever another thread releases the mutex (Unlock, Await, a CondVar
+//    wait); AwaitWithTimeout/AwaitWithDeadline return the condition's value;
+//  - Notification::Notify may be called once (twice aborts), and a
+//    Notification may be destroyed as soon as a waiter has seen it notified.
+// They are not meant for speed, and AssertHeld() checks nothing.
+
+#include "absl/base/thread_annotations.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+#ifndef SSERPC_STD_SYNC
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+
+namespace sserpc {
+
+using Mutex = absl::Mutex;
+using MutexLock = absl::MutexLock;
+using ReleasableMutexLock = absl::ReleasableMutexLock;
+using CondVar = absl::CondVar;
+using Condition = absl::Condition;
+using Notification = absl::Notification;
+
+}  // namespace sserpc
+
+#else  // SSERPC_STD_SYNC
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
+
+namespace sserpc {
+
+namespace sync_internal {
+
+// When a wait gives up: never, or at a point of the steady clock.
+struct Deadline {
+  bool never = true;
+  std::chrono::steady_clock::time_point at;
+
+  static Deadline Never() { return Deadline(); }
+  static Deadline After(absl::Duration timeout) {
+    Deadline d;
+    // Beyond a century (absl::InfiniteDuration() included) is never.
+    if (timeout >= absl::Hours(24 * 365 * 100)) return d;
+    if (timeout < absl::ZeroDuration()) timeout = absl::ZeroDuration();
+    d.never = false;
+    d.at = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+    return d;
+  }
+  // absl::Time is the real-time clock: the deadline becomes a timeout now.
+  static Deadline At(absl::Time deadline) { return After(deadline - absl::Now()); }
+};
+
+// One wait on `cv` (with `lock` held) until notified, woken spuriously or
+// `deadline`. Returns true if it timed out.
+template <typename CV, typename Lock>
+bool WaitOnce(CV& cv, Lock& lock, const Deadline& deadline) {
+  if (deadline.never) {
+    cv.wait(lock);
+    return false;
+  }
+  return cv.wait_until(lock, deadline.at) == std::cv_status::timeout;
+}
+
+template <typename T>
+struct Identity {
+  using type = T;
+};
+
+}  // namespace sync_internal
+
+// A predicate a Mutex waits for; evaluated only with the mutex held. Same
+// constructors as absl::Condition; what they point to must outlive it.
+class Condition {
+ public:
+  Condition(bool (*func)(void*), void* arg)
+      : eval_([func, arg] { return func(arg); }) {}
+
+  template <typename T>
+  Condition(bool (*func)(T*), T* arg) : eval_([func, arg] { return func(arg); }) {}
+
+  template <typename T>
+  Condition(T* object, bool (sync_internal::Identity<T>::type::*method)())
+      : eval_([object, method] { return (object->*method)(); }) {}
+
+  template <typename T>
+  Condition(const T* object,
+            bool (sync_internal::Identity<T>::type::*method)() const)
+      : eval_([object, method] { return (object->*method)(); }) {}
+
+  explicit Condition(const bool* cond) : eval_([cond] { return *cond; }) {}
+
+  // Any object with `bool operator()() const`, e.g. a lambda.
+  template <typename T>
+  explicit Condition(const T* obj) : eval_([obj] { return (*obj)(); }) {}
+
+  bool Eval() const { return eval_(); }
+
+ private:
+  std::function<bool()> eval_;
+};
+
+class CondVar;
+
+class ABSL_LOCKABLE Mutex {
+ public:
+  Mutex() = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
+  void Unlock() ABSL_UNLOCK_FUNCTION() {
+    WakeAwaiters();
+    mu_.unlock();
+  }
+  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) { return mu_.try_lock(); }
+  void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
+
+  // With the mutex held: releases it until `cond` holds, then holds it again.
+  void Await(const Condition& cond) {
+    AwaitUntil(cond, sync_internal::Deadline::Never(), /*held_before=*/true);
+  }
+  // The same, giving up after `timeout`/at `deadline`; returns cond's value.
+  bool AwaitWithTimeout(const Condition& cond, absl::Duration timeout) {
+    return AwaitUntil(cond, sync_internal::Deadline::After(timeout), true);
+  }
+  bool AwaitWithDeadline(const Condition& cond, absl::Time deadline) {
+    return AwaitUntil(cond, sync_internal::Deadline::At(deadline), true);
+  }
+
+  // Lock() then Await(cond).
+  void LockWhen(const Condition& cond) ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    mu_.lock();
+    AwaitUntil(cond, sync_internal::Deadline::Never(), false);
+  }
+  bool LockWhenWithTimeout(const Condition& cond, absl::Duration timeout)
+      ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    mu_.lock();
+    return AwaitUntil(cond, sync_internal::Deadline::After(timeout), false);
+  }
+  bool LockWhenWithDeadline(const Condition& cond, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    mu_.lock();
+    return AwaitUntil(cond, sync_internal::Deadline::At(deadline), false);
+  }
+
+ private:
+  friend class CondVar;
+
+  // Called with mu_ held, just before this thread lets it go: the holder may
+  // have changed what awaited conditions depend on, so they are evaluated
+  // again (each awaiter does that for its own condition).
+  void WakeAwaiters() {
+    if (awaiters_ > 0) awaiters_cv_.notify_all();
+  }
+
+  // `held_before`: the caller held the mutex before this call, and may have
+  // changed state; a caller that just locked it has not. An awaiter woken to
+  // find its condition still false waits again without waking the others:
+  // nothing changed, and they were all woken together.
+  bool AwaitUntil(const Condition& cond, const sync_internal::Deadline& deadline,
+                  bool held_before) {
+    bool changed = held_before;
+    while (!cond.Eval()) {
+      if (changed) WakeAwaiters();
+      changed = false;
+      ++awaiters_;
+      std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
+      const bool timed_out = sync_internal::WaitOnce(awaiters_cv_, lock, deadline);
+      lock.release();
+      --awaiters_;
+      if (timed_out) return cond.Eval();
+    }
+    return true;
+  }
+
+  std::mutex mu_;
+  std::condition_variable awaiters_cv_;  // with mu_
+  int awaiters_ = 0;                     // guarded by mu_
+};
+
+class ABSL_SCOPED_LOCKABLE MutexLock {
+ public:
+  explicit MutexLock(Mutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) {
+    mu_->Lock();
+  }
+  explicit MutexLock(Mutex* mu, const Condition& cond)
+      ABSL_EXCLUSIVE_LOCK_FUNCTION(mu)
+      : mu_(mu) {
+    mu_->LockWhen(cond);
+  }
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+  ~MutexLock() ABSL_UNLOCK_FUNCTION() { mu_->Unlock(); }
+
+ private:
+  Mutex* const mu_;
+};
+
+class ABSL_SCOPED_LOCKABLE ReleasableMutexLock {
+ public:
+  explicit ReleasableMutexLock(Mutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu)
+      : mu_(mu) {
+    mu_->Lock();
+  }
+  explicit ReleasableMutexLock(Mutex* mu, const Condition& cond)
+      ABSL_EXCLUSIVE_LOCK_FUNCTION(mu)
+      : mu_(mu) {
+    mu_->LockWhen(cond);
+  }
+  ReleasableMutexLock(const ReleasableMutexLock&) = delete;
+  ReleasableMutexLock& operator=(const ReleasableMutexLock&) = delete;
+  ~ReleasableMutexLock() ABSL_UNLOCK_FUNCTION() {
+    if (mu_ != nullptr) mu_->Unlock();
+  }
+  void Release() ABSL_UNLOCK_FUNCTION() {
+    mu_->Unlock();
+    mu_ = nullptr;
+  }
+
+ private:
+  Mutex* mu_;
+};
+
+class CondVar {
+ public:
+  CondVar() = default;
+  CondVar(const CondVar&) = delete;
+  CondVar& operator=(const CondVar&) = delete;
+
+  // With `mu` held: releases it until signalled (or woken spuriously), then
+  // holds it again. The timed forms return true if they timed out.
+  void Wait(Mutex* mu) { WaitUntil(mu, sync_internal::Deadline::Never()); }
+  bool WaitWithTimeout(Mutex* mu, absl::Duration timeout) {
+    return WaitUntil(mu, sync_internal::Deadline::After(timeout));
+  }
+  bool WaitWithDeadline(Mutex* mu, absl::Time deadline) {
+    return WaitUntil(mu, sync_internal::Deadline::At(deadline));
+  }
+
+  void Signal() { cv_.notify_one(); }
+  void SignalAll() { cv_.notify_all(); }
+
+ private:
+  bool WaitUntil(Mutex* mu, const sync_internal::Deadline& deadline) {
+    mu->WakeAwaiters();  // the mutex is let go: as in Mutex::Unlock()
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    const bool timed_out = sync_internal::WaitOnce(cv_, lock, deadline);
+    lock.release();
+    return timed_out;
+  }
+
+  // _any: a CondVar is not tied to one Mutex.
+  std::condition_variable_any cv_;
+};
+
+class Notification {
+ public:
+  Notification() = default;
+  explicit Notification(bool prenotify) : notified_(prenotify) {}
+  Notification(const Notification&) = delete;
+  Notification& operator=(const Notification&) = delete;
+  // As abseil's: waits for a Notify() still returning on another thread.
+  ~Notification() { std::lock_guard<std::mutex> lock(mu_); }
+
+  bool HasBeenNotified() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return notified_;
+  }
+
+  void WaitForNotification() const {
+    WaitUntil(sync_internal::Deadline::Never());
+  }
+  // Return true if notified (false: the time ran out first).
+  bool WaitForNotificationWithTimeout(absl::Duration timeout) const {
+    return WaitUntil(sync_internal::Deadline::After(timeout));
+  }
+  bool WaitForNotificationWithDeadline(absl::Time deadline) const {
+    return WaitUntil(sync_internal::Deadline::At(deadline));
+  }
+
+  void Notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (notified_) {
+      std::fprintf(stderr,
+                   "Notify() method called more than once for Notification "
+                   "object %p\n",
+                   static_cast<void*>(this));
+      std::abort();
+    }
+    notified_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  bool WaitUntil(const sync_internal::Deadline& deadline) const {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!notified_) {
+      if (sync_internal::WaitOnce(cv_, lock, deadline)) return notified_;
+    }
+    return true;
+  }
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool notified_ = false;  // guarded by mu_
+};
+
+}  // namespace sserpc
+
+#endif  // SSERPC_STD_SYNC
+
+#endif  // SSERPC_PROTO_SYNC_H_
