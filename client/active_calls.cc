@@ -13,7 +13,7 @@ ActiveCalls::~ActiveCalls() { StopTimer(); }
 
 std::shared_ptr<Cancellation> ActiveCalls::Begin(const std::string& call_id,
                                                  absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (running_.contains(call_id) || recent_set_.contains(call_id)) {
     return nullptr;
   }
@@ -38,7 +38,7 @@ void ActiveCalls::RememberLocked(const std::string& call_id) {
 }
 
 void ActiveCalls::End(const std::string& call_id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = running_.find(call_id);
   if (it != running_.end()) {
     deadlines_.erase(it->second.deadline);
@@ -50,7 +50,7 @@ void ActiveCalls::End(const std::string& call_id) {
 void ActiveCalls::Cancel(const std::string& call_id, absl::Status why) {
   std::shared_ptr<Cancellation> target;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = running_.find(call_id);
     if (it == running_.end()) {
       RememberLocked(call_id);
@@ -64,7 +64,7 @@ void ActiveCalls::Cancel(const std::string& call_id, absl::Status why) {
 void ActiveCalls::CancelAll(absl::Status why) {
   std::vector<std::shared_ptr<Cancellation>> targets;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (auto& entry : running_) targets.push_back(entry.second.cancellation);
   }
   for (auto& t : targets) t->Cancel(why);
@@ -73,7 +73,7 @@ void ActiveCalls::CancelAll(absl::Status why) {
 void ActiveCalls::ExpireDue() {
   std::vector<std::shared_ptr<Cancellation>> targets;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     const absl::Time now = clock_->Now();
     for (auto it = deadlines_.begin();
          it != deadlines_.end() && it->first <= now; ++it) {
@@ -85,7 +85,7 @@ void ActiveCalls::ExpireDue() {
 }
 
 void ActiveCalls::StartTimer() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   timer_enabled_ = true;
   if (!running_.empty()) StartTimerThreadLocked();
 }
@@ -94,7 +94,7 @@ void ActiveCalls::StartTimerThreadLocked() {
   if (timer_.joinable() || timer_stop_) return;
   timer_ = std::thread([this] {
     NameThisThread("sserpc-deadline");
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     while (!timer_stop_) {
       const absl::Time now = clock_->Now();
       // Calls past their deadline stay in deadlines_ until End(): skip them.
@@ -126,7 +126,7 @@ void ActiveCalls::StartTimerThreadLocked() {
 
 void ActiveCalls::StopTimer() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     timer_stop_ = true;
     timer_wake_.Signal();
   }
@@ -134,12 +134,12 @@ void ActiveCalls::StopTimer() {
 }
 
 uint64_t ActiveCalls::timer_wakeups() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return timer_wakeups_;
 }
 
 size_t ActiveCalls::running() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return running_.size();
 }
 

@@ -12,10 +12,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/cancellation.h"
 #include "proto/clock.h"
+#include "proto/sync.h"
 
 namespace sserpc::client_internal {
 
@@ -61,13 +61,13 @@ class ActiveCalls {
 
   const size_t window_;
   Clock* const clock_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::flat_hash_map<std::string, Entry> running_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, std::string> deadlines_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> recent_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<std::string> recent_set_ ABSL_GUARDED_BY(mu_);
   bool timer_stop_ ABSL_GUARDED_BY(mu_) = false;
-  absl::CondVar timer_wake_;
+  CondVar timer_wake_;
   // The deadline the timer thread sleeps until (InfinitePast while awake):
   // Begin() wakes it only for an earlier deadline, not once per call.
   absl::Time timer_wakes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

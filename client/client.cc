@@ -36,7 +36,7 @@ absl::Status Client::Register(absl::string_view method, Handler handler,
   absl::Status valid = ValidateMethodName(method);
   if (!valid.ok()) return valid;
   if (!handler) return absl::InvalidArgumentError("handler is empty");
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (started_) {
     return absl::FailedPreconditionError("Register() must precede Start()");
   }
@@ -56,7 +56,7 @@ absl::Status Client::Start() {
       client_internal::ParseServerUrl(options_.server_url);
   if (!url.ok()) return url.status();
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (started_) return absl::FailedPreconditionError("already started");
     started_ = true;
   }
@@ -74,7 +74,7 @@ absl::Status Client::Start() {
   stream_ = std::make_unique<client_internal::EventStream>(
       options_, *url, [this](const SseEvent& e) { OnEvent(e); },
       [this] {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         connected_ = false;
       },
       [this] { sender_->Flush(); });
@@ -83,9 +83,9 @@ absl::Status Client::Start() {
 }
 
 bool Client::WaitUntilConnected(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return mu_.AwaitWithTimeout(
-      absl::Condition(
+      Condition(
           +[](Client* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
             return c->connected_;
           },
@@ -94,21 +94,21 @@ bool Client::WaitUntilConnected(absl::Duration timeout) {
 }
 
 bool Client::connected() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return connected_;
 }
 
 absl::Status Client::status() const {
   absl::Status stream_status =
       stream_ != nullptr ? stream_->status() : absl::OkStatus();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return status_.ok() ? stream_status : status_;
 }
 
 Client::Stats Client::stats() const {
   Stats s;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     s = stats_;
   }
   if (sender_ != nullptr) {
@@ -122,7 +122,7 @@ Client::Stats Client::stats() const {
 
 void Client::Stop(absl::Duration drain) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!started_ || stopping_) return;
     stopping_ = true;
   }
@@ -134,7 +134,7 @@ void Client::Stop(absl::Duration drain) {
   sender_->Stop(std::max(absl::ZeroDuration(),
                          drain_until - ClockOf(options_)->Now()));
   active_->StopTimer();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   connected_ = false;
 }
 
@@ -148,7 +148,7 @@ void Client::OnEvent(const SseEvent& event) {
       return;
     }
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       ++stats_.cancels;
     }
     active_->Cancel(c->call_id,
@@ -159,7 +159,7 @@ void Client::OnEvent(const SseEvent& event) {
       SSERPC_LOG(kWarn, "malformed session event: ", s.status().message());
       return;
     }
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     connected_ = true;
     ++stats_.streams_opened;
   } else if (event.event == "close") {
@@ -188,7 +188,7 @@ void Client::OnRequest(absl::string_view data) {
   std::shared_ptr<Cancellation> cancellation =
       active_->Begin(req.call_id, deadline);
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ++(cancellation == nullptr ? stats_.duplicates : stats_.requests);
   }
   if (cancellation == nullptr) return;  // redelivered; already run or running
@@ -246,7 +246,7 @@ void Client::RunCall(const Handler& handler, RequestEnvelope req,
   active_->End(req.call_id);
   bool stopping;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping = stopping_;
   }
   if (cancellation->IsCancelled()) {

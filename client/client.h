@@ -8,10 +8,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/call_context.h"
 #include "client/options.h"
+#include "proto/sync.h"
 
 namespace sserpc {
 
@@ -114,7 +114,7 @@ class Client {
   std::unique_ptr<client_internal::ReplySender> sender_;
   std::unique_ptr<client_internal::EventStream> stream_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool connected_ ABSL_GUARDED_BY(mu_) = false;

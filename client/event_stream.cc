@@ -45,7 +45,7 @@ void EventStream::Start() {
 
 void EventStream::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     wake_.Signal();
   }
@@ -54,7 +54,7 @@ void EventStream::Stop() {
   // keep asking until the stream thread has left.
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (current_ != nullptr) current_->stop();
     }
     if (exited_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) break;
@@ -63,17 +63,17 @@ void EventStream::Stop() {
 }
 
 void EventStream::GiveUp(absl::Status why) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (status_.ok()) status_ = std::move(why);
 }
 
 absl::Status EventStream::status() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return status_;
 }
 
 uint64_t EventStream::connects() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return connects_;
 }
 
@@ -102,7 +102,7 @@ void EventStream::Loop() {
                           usec(options_.stream_read_timeout));
     if (!options_.token.empty()) http.set_bearer_token_auth(options_.token);
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (stopping_ || !status_.ok()) break;
       current_ = &http;
       ++connects_;
@@ -127,11 +127,11 @@ void EventStream::Loop() {
           parse_error = parser_.Feed(absl::string_view(data, len));
           on_chunk_end_();
           if (!parse_error.ok()) return false;
-          absl::MutexLock lock(&mu_);
+          MutexLock lock(&mu_);
           return !stopping_ && status_.ok();
         });
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       current_ = nullptr;
       if (stopping_) break;
     }
@@ -159,7 +159,7 @@ void EventStream::Loop() {
         Backoff(std::max(retry_hint_, kMinReconnectDelay),
                 options_.reconnect_max, attempt, gen);
     ++attempt;
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     absl::Time until = absl::Now() + delay;
     while (!stopping_ && !wake_.WaitWithDeadline(&mu_, until)) {
     }

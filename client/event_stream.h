@@ -10,11 +10,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "client/options.h"
 #include "client/server_url.h"
 #include "proto/sse.h"
+#include "proto/sync.h"
 
 namespace httplib {
 class Client;
@@ -68,13 +67,13 @@ class EventStream {
   SseParser parser_;  // stream thread only
   absl::Duration retry_hint_;  // stream thread only
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   uint64_t connects_ ABSL_GUARDED_BY(mu_) = 0;
   httplib::Client* current_ ABSL_GUARDED_BY(mu_) = nullptr;
-  absl::CondVar wake_;
-  absl::Notification exited_;  // the stream thread's loop has returned
+  CondVar wake_;
+  Notification exited_;  // the stream thread's loop has returned
   std::thread thread_;
 };
 

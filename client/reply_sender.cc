@@ -45,7 +45,7 @@ ReplySender::~ReplySender() { Stop(absl::ZeroDuration()); }
 
 void ReplySender::Send(ReplyEnvelope reply, absl::Time give_up_at,
                        bool wake) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stopping_ && clock_->Now() >= stop_by_) {
     ++stats_.expired;
     return;
@@ -68,14 +68,14 @@ void ReplySender::Send(ReplyEnvelope reply, absl::Time give_up_at,
 }
 
 void ReplySender::Flush() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!unwoken_) return;
   unwoken_ = false;
   wake_.Signal();
 }
 
 void ReplySender::StopBy(absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!stopping_ || deadline < stop_by_) stop_by_ = deadline;
   stopping_ = true;
   wake_.Signal();
@@ -85,7 +85,7 @@ void ReplySender::Stop(absl::Duration drain) {
   StopBy(clock_->Now() + drain);
   std::thread thread;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     finishing_ = true;
     wake_.Signal();
     thread = std::move(thread_);
@@ -94,7 +94,7 @@ void ReplySender::Stop(absl::Duration drain) {
 }
 
 ReplySender::Stats ReplySender::stats() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -104,7 +104,7 @@ void ReplySender::Loop() {
   while (true) {
     std::deque<Item> batch;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (!retry.empty()) {
         // Back off before retrying, but never past the stop deadline, even
         // one set while waiting. (Waits are in real time; the stop deadline
@@ -171,7 +171,7 @@ void ReplySender::Loop() {
       backoff = backoff == absl::ZeroDuration()
                     ? options_.reply_retry_initial
                     : std::min(backoff * 2, options_.reply_retry_max);
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       stats_.retried += failed.size();
     }
     retry.swap(failed);
@@ -192,7 +192,7 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
   }
   httplib::Result res = http_->Post(path_, body, "application/json");
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ++stats_.posts;
   }
   if (!res) {
@@ -248,7 +248,7 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
       refused = 0;
     }
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   stats_.delivered += delivered;
   stats_.refused += refused;
   return {};

@@ -8,12 +8,12 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/options.h"
 #include "client/server_url.h"
 #include "proto/clock.h"
 #include "proto/envelope.h"
+#include "proto/sync.h"
 
 namespace httplib {
 class Client;
@@ -70,14 +70,14 @@ class ReplySender {
   Clock* const clock_;
   std::unique_ptr<httplib::Client> http_;  // used by the sender thread only
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;   // StopBy() was called
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;  // Stop(): no more Send()s
   bool unwoken_ ABSL_GUARDED_BY(mu_) = false;    // queued without a wake
   absl::Time stop_by_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   Stats stats_ ABSL_GUARDED_BY(mu_);
-  absl::CondVar wake_;
+  CondVar wake_;
   std::thread thread_ ABSL_GUARDED_BY(mu_);  // from the first Send()
 };
 

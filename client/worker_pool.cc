@@ -10,7 +10,7 @@ WorkerPool::WorkerPool(size_t max_threads, size_t max_queued)
 WorkerPool::~WorkerPool() { Shutdown(); }
 
 bool WorkerPool::Submit(absl::AnyInvocable<void()> task) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stopping_) return false;
   const bool need_thread = idle_ <= queue_.size();
   if (need_thread && threads_.size() < max_threads_) {
@@ -27,7 +27,7 @@ bool WorkerPool::Submit(absl::AnyInvocable<void()> task) {
 }
 
 void WorkerPool::Loop() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   while (true) {
     while (queue_.empty() && !stopping_) {
       ++idle_;
@@ -47,7 +47,7 @@ void WorkerPool::Loop() {
 void WorkerPool::Shutdown() {
   std::vector<std::thread> threads;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     work_.SignalAll();
     threads.swap(threads_);

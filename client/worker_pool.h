@@ -8,7 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
-#include "absl/synchronization/mutex.h"
+#include "proto/sync.h"
 
 namespace sserpc::client_internal {
 
@@ -34,12 +34,12 @@ class WorkerPool {
 
   const size_t max_threads_;
   const size_t max_queued_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::deque<absl::AnyInvocable<void()>> queue_ ABSL_GUARDED_BY(mu_);
   size_t idle_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
-  absl::CondVar work_;
+  CondVar work_;
 };
 
 }  // namespace sserpc::client_internal

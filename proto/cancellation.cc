@@ -5,7 +5,7 @@ namespace sserpc {
 bool Cancellation::Cancel(absl::Status status) {
   if (status.ok()) status = absl::CancelledError("cancelled");
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!status_.ok()) return false;
     status_ = std::move(status);
     cancelling_thread_ = std::this_thread::get_id();
@@ -16,7 +16,7 @@ bool Cancellation::Cancel(absl::Status status) {
   while (true) {
     absl::AnyInvocable<void()> callback;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       running_ = 0;
       callback_done_.SignalAll();
       if (callbacks_.empty()) return true;
@@ -29,13 +29,13 @@ bool Cancellation::Cancel(absl::Status status) {
 }
 
 absl::Status Cancellation::status() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return status_;
 }
 
 uint64_t Cancellation::AddCallback(absl::AnyInvocable<void()> callback) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (status_.ok()) {
       uint64_t handle = next_handle_++;
       callbacks_.emplace_back(handle, std::move(callback));
@@ -48,7 +48,7 @@ uint64_t Cancellation::AddCallback(absl::AnyInvocable<void()> callback) {
 
 void Cancellation::RemoveCallback(uint64_t handle) {
   if (handle == 0) return;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (auto it = callbacks_.begin(); it != callbacks_.end(); ++it) {
     if (it->first == handle) {
       callbacks_.erase(it);

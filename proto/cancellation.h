@@ -9,9 +9,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "proto/sync.h"
 
 namespace sserpc {
 
@@ -48,15 +47,15 @@ class Cancellation {
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   uint64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;
   std::vector<std::pair<uint64_t, absl::AnyInvocable<void()>>> callbacks_
       ABSL_GUARDED_BY(mu_);
   uint64_t running_ ABSL_GUARDED_BY(mu_) = 0;  // handle of the running callback
   std::thread::id cancelling_thread_ ABSL_GUARDED_BY(mu_);
-  absl::CondVar callback_done_;
-  absl::Notification notification_;
+  CondVar callback_done_;
+  Notification notification_;
 };
 
 }  // namespace sserpc
