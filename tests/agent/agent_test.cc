@@ -12,8 +12,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent_tools.sserpc.h"
@@ -24,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sserpc/client/client.h"
+#include "sserpc/proto/sync.h"
 #include "sserpc/server/server.h"
 #include "tests/agent/temp_dir.h"
 
@@ -48,18 +47,18 @@ class RecordingConfirmer final : public Confirmer {
   absl::StatusOr<bool> Confirm(sserpc::CallContext& ctx,
                                absl::string_view question,
                                absl::string_view details) override {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     asked_.push_back(absl::StrCat(question, " | ", details));
     return answer_;
   }
   std::vector<std::string> asked() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     return asked_;
   }
 
  private:
   const bool answer_;
-  absl::Mutex mu_;
+  sserpc::Mutex mu_;
   std::vector<std::string> asked_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -72,22 +71,22 @@ class SilentConfirmer final : public Confirmer {
     asked.Notify();
     ctx.cancellation().WaitWithTimeout(absl::Seconds(60));
     {
-      absl::MutexLock lock(&mu_);
+      sserpc::MutexLock lock(&mu_);
       ended_with_ = ctx.cancel_status();
     }
     ended.Notify();
     return ctx.cancel_status();
   }
   absl::Status ended_with() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     return ended_with_;
   }
 
-  absl::Notification asked;
-  absl::Notification ended;
+  sserpc::Notification asked;
+  sserpc::Notification ended;
 
  private:
-  absl::Mutex mu_;
+  sserpc::Mutex mu_;
   absl::Status ended_with_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -117,7 +116,7 @@ class SlowTools final : public pb::Workspace::Handler {
     return tools_.Progress(ctx, r);
   }
 
-  absl::Notification stalled;
+  sserpc::Notification stalled;
 
  private:
   absl::Status Stall(sserpc::CallContext& ctx) {
@@ -208,7 +207,7 @@ class AgentTest : public ::testing::Test {
     return std::make_unique<WorkspaceTools>(
         *std::move(root), confirmer,
         [this](absl::string_view message, double fraction) {
-          absl::MutexLock lock(&mu_);
+          sserpc::MutexLock lock(&mu_);
           progress_.emplace_back(std::string(message), fraction);
         });
   }
@@ -247,7 +246,7 @@ class AgentTest : public ::testing::Test {
   }
 
   std::vector<std::pair<std::string, double>> progress() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     return progress_;
   }
 
@@ -259,8 +258,8 @@ class AgentTest : public ::testing::Test {
   RulePlanner rule_planner_;
   std::thread background_;
   AgentReport background_report_;  // written by background_ before it ends
-  absl::Notification run_over_;
-  absl::Mutex mu_;
+  sserpc::Notification run_over_;
+  sserpc::Mutex mu_;
   std::vector<std::pair<std::string, double>> progress_ ABSL_GUARDED_BY(mu_);
 };
 

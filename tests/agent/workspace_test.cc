@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "examples/agent/confirmer.h"
 #include "examples/agent/workspace_root.h"
@@ -17,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sserpc/client/call_context.h"
+#include "sserpc/proto/sync.h"
 #include "tests/agent/temp_dir.h"
 
 namespace agent {
@@ -144,14 +144,14 @@ class WorkspaceToolsTest : public WorkspaceRootTest {
     return WorkspaceTools(
         *root_, confirmer_,
         [this](absl::string_view message, double fraction) {
-          absl::MutexLock lock(&mu_);
+          sserpc::MutexLock lock(&mu_);
           progress_.emplace_back(std::string(message), fraction);
         },
         options);
   }
 
   FixedConfirmer confirmer_{true};
-  absl::Mutex mu_;
+  sserpc::Mutex mu_;
   std::vector<std::pair<std::string, double>> progress_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -310,7 +310,7 @@ TEST_F(WorkspaceToolsTest, ProgressReachesTheSinkAndChecksTheFraction) {
   request.set_fraction(-0.1);
   EXPECT_EQ(tools.Progress(call.ctx, request).status().code(),
             absl::StatusCode::kInvalidArgument);
-  absl::MutexLock lock(&mu_);
+  sserpc::MutexLock lock(&mu_);
   EXPECT_THAT(progress_, ElementsAre(Pair("halfway", 0.5)));
 }
 

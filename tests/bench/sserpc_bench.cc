@@ -28,9 +28,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/client.h"
+#include "proto/sync.h"
 #include "server/server.h"
 
 namespace {
@@ -150,7 +150,7 @@ int RunServer() {
   auto run_async = [&](int64_t count, bool record) {
     std::atomic<int64_t> next{0};
     std::atomic<int64_t> finished{0};
-    absl::Notification all_done;
+    sserpc::Notification all_done;
     sserpc::CallOptions options;
     options.timeout = call_timeout;
     std::function<void()> issue = [&] {

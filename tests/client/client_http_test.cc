@@ -17,8 +17,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/client.h"
@@ -27,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "proto/clock.h"
 #include "proto/envelope.h"
+#include "proto/sync.h"
 #include "tests/client/fake_server.h"
 
 namespace sserpc {
@@ -50,7 +49,7 @@ bool PollUntil(F done, absl::Duration timeout = kWait) {
 
 // Waits for `n`, giving up early if the call is cancelled (so a failing test
 // never leaves a handler blocked for long).
-bool WaitOrCancelled(absl::Notification& n, CallContext& ctx) {
+bool WaitOrCancelled(Notification& n, CallContext& ctx) {
   const absl::Time until = absl::Now() + kWait;
   while (!n.WaitForNotificationWithTimeout(absl::Milliseconds(5))) {
     if (ctx.IsCancelled() || absl::Now() >= until) return false;
@@ -64,14 +63,14 @@ absl::StatusOr<std::string> EmptyAnswer(CallContext&, absl::string_view) {
 
 // What a handler saw of its cancellation.
 struct Seen {
-  absl::Notification started;
-  absl::Notification finished;
+  Notification started;
+  Notification finished;
   std::atomic<bool> cancelled{false};
-  absl::Mutex mu;
+  Mutex mu;
   absl::Status status ABSL_GUARDED_BY(mu);
 
   absl::Status cancel_status() {
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     return status;
   }
 };
@@ -85,7 +84,7 @@ Handler WaitForCancellation(Seen* seen,
     ctx.cancellation().WaitWithTimeout(kWait);
     seen->cancelled = ctx.IsCancelled();
     {
-      absl::MutexLock lock(&seen->mu);
+      MutexLock lock(&seen->mu);
       seen->status = ctx.cancel_status();
     }
     seen->finished.Notify();
@@ -308,14 +307,14 @@ TEST_F(ClientHttpTest, DeadlineCancelsTheHandlerWithDeadlineExceeded) {
 }
 
 TEST_F(ClientHttpTest, ContextCarriesTheDeadline) {
-  absl::Mutex mu;
+  Mutex mu;
   absl::Time deadline;
   Client client(Options());
   ASSERT_TRUE(client
                   .Register("demo.Deadline/Get",
                             [&](CallContext& ctx, absl::string_view)
                                 -> absl::StatusOr<std::string> {
-                              absl::MutexLock lock(&mu);
+                              MutexLock lock(&mu);
                               deadline = ctx.deadline();
                               return std::string("{}");
                             })
@@ -324,7 +323,7 @@ TEST_F(ClientHttpTest, ContextCarriesTheDeadline) {
   const absl::Time before = absl::Now();
   server_.SendRequest("c", "demo.Deadline/Get", "{}", 60000);
   ASSERT_TRUE(server_.WaitForReply("c").has_value());
-  absl::MutexLock lock(&mu);
+  MutexLock lock(&mu);
   EXPECT_GE(deadline, before + absl::Seconds(60));
   EXPECT_LE(deadline, absl::Now() + absl::Seconds(60));
 }
@@ -539,8 +538,8 @@ TEST_F(ClientHttpTest, SendsTheBearerTokenOnStreamAndReplies) {
 }
 
 TEST_F(ClientHttpTest, SlowHandlerDoesNotBlockASecondCall) {
-  absl::Notification slow_started;
-  absl::Notification fast_answered;
+  Notification slow_started;
+  Notification fast_answered;
   std::atomic<bool> slow_saw_release{false};
   Client client(Options());
   ASSERT_TRUE(client
@@ -653,8 +652,8 @@ TEST_F(ClientHttpTest, CallsBeyondTheQueueAreAnsweredResourceExhausted) {
   ClientOptions options = Options();
   options.max_concurrent_calls = 1;
   options.max_queued_calls = 0;
-  absl::Notification release;
-  absl::Notification started;
+  Notification release;
+  Notification started;
   Client client(options);
   ASSERT_TRUE(client
                   .Register("demo.Slow/Wait",
@@ -895,7 +894,7 @@ TEST_F(ClientHttpTest, StopDeliversTheAnswersOfTheHandlersItCancelled) {
 }
 
 TEST_F(ClientHttpTest, StopDoesNotAnswerAHandlerThatGaveBackItsInterruption) {
-  absl::Notification started;
+  Notification started;
   Client client(Options());
   ASSERT_TRUE(client
                   .Register("demo.Slow/Ask",

@@ -9,14 +9,13 @@
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "client/active_calls.h"
 #include "client/event_stream.h"
 #include "client/server_url.h"
 #include "client/worker_pool.h"
 #include "gtest/gtest.h"
+#include "proto/sync.h"
 #include "tests/testing/fake_clock.h"
 
 namespace sserpc::client_internal {
@@ -369,20 +368,20 @@ TEST_F(ActiveCallsTest, StopTimerWithoutStartIsHarmless) {
 class Concurrency {
  public:
   void Enter() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ++now_;
     if (now_ > max_) max_ = now_;
   }
   void Leave() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     --now_;
     ++done_;
   }
   bool WaitForRunning(int n) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     target_ = n;
     return mu_.AwaitWithTimeout(
-        absl::Condition(
+        Condition(
             +[](Concurrency* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
               return c->now_ >= c->target_;
             },
@@ -390,10 +389,10 @@ class Concurrency {
         kWait);
   }
   bool WaitForDone(int n) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     target_ = n;
     return mu_.AwaitWithTimeout(
-        absl::Condition(
+        Condition(
             +[](Concurrency* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
               return c->done_ >= c->target_;
             },
@@ -401,16 +400,16 @@ class Concurrency {
         kWait);
   }
   int max() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return max_;
   }
   int done() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return done_;
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   int now_ ABSL_GUARDED_BY(mu_) = 0;
   int max_ ABSL_GUARDED_BY(mu_) = 0;
   int done_ ABSL_GUARDED_BY(mu_) = 0;
@@ -419,22 +418,22 @@ class Concurrency {
 
 TEST(WorkerPoolTest, RunsATask) {
   WorkerPool pool(4, 16);
-  absl::Notification ran;
+  Notification ran;
   ASSERT_TRUE(pool.Submit([&] { ran.Notify(); }));
   EXPECT_TRUE(ran.WaitForNotificationWithTimeout(kWait));
 }
 
 TEST(WorkerPoolTest, ABlockedTaskDoesNotHoldUpOthers) {
   WorkerPool pool(4, 16);
-  absl::Notification release;
-  absl::Notification blocked_started;
+  Notification release;
+  Notification blocked_started;
   ASSERT_TRUE(pool.Submit([&] {
     blocked_started.Notify();
     release.WaitForNotificationWithTimeout(kWait);
   }));
   ASSERT_TRUE(blocked_started.WaitForNotificationWithTimeout(kWait));
   std::atomic<int> done{0};
-  absl::Notification all_done;
+  Notification all_done;
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(pool.Submit([&] {
       if (++done == 10) all_done.Notify();
@@ -449,8 +448,8 @@ TEST(WorkerPoolTest, ATaskSubmittedRightAfterAnotherIsNotHeldUp) {
   // Submit two tasks back to back, before the first one's thread has even
   // started: the second must still get a thread of its own.
   WorkerPool pool(2, 16);
-  absl::Notification release;
-  absl::Notification second_ran;
+  Notification release;
+  Notification second_ran;
   ASSERT_TRUE(pool.Submit([&] { release.WaitForNotificationWithTimeout(kWait); }));
   ASSERT_TRUE(pool.Submit([&] {
     if (!release.HasBeenNotified()) second_ran.Notify();
@@ -466,7 +465,7 @@ TEST(WorkerPoolTest, RunsAtMostMaxThreadsAtOnce) {
   constexpr int kTasks = 12;
   WorkerPool pool(kThreads, kTasks);
   Concurrency c;
-  absl::Notification release;
+  Notification release;
   for (int i = 0; i < kTasks; ++i) {
     ASSERT_TRUE(pool.Submit([&] {
       c.Enter();
@@ -484,8 +483,8 @@ TEST(WorkerPoolTest, RunsAtMostMaxThreadsAtOnce) {
 
 TEST(WorkerPoolTest, SubmitReturnsFalseWhenTheQueueIsFull) {
   WorkerPool pool(1, 2);
-  absl::Notification release;
-  absl::Notification started;
+  Notification release;
+  Notification started;
   std::atomic<int> ran{0};
   ASSERT_TRUE(pool.Submit([&] {
     started.Notify();
@@ -506,8 +505,8 @@ TEST(WorkerPoolTest, SubmitReturnsFalseWhenTheQueueIsFull) {
 
 TEST(WorkerPoolTest, ZeroQueueRefusesWhenAllThreadsAreBusy) {
   WorkerPool pool(1, 0);
-  absl::Notification release;
-  absl::Notification started;
+  Notification release;
+  Notification started;
   ASSERT_TRUE(pool.Submit([&] {
     started.Notify();
     release.WaitForNotificationWithTimeout(kWait);
@@ -519,8 +518,8 @@ TEST(WorkerPoolTest, ZeroQueueRefusesWhenAllThreadsAreBusy) {
 
 TEST(WorkerPoolTest, ShutdownRunsQueuedTasksAndJoins) {
   WorkerPool pool(1, 1 << 20);
-  absl::Notification release;
-  absl::Notification started;
+  Notification release;
+  Notification started;
   std::atomic<int> ran{0};
   ASSERT_TRUE(pool.Submit([&] {
     started.Notify();

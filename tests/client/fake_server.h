@@ -15,11 +15,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "proto/envelope.h"
 #include "proto/sse.h"
+#include "proto/sync.h"
 
 namespace sserpc::testing {
 
@@ -82,7 +82,7 @@ class FakeServer {
 
   ~FakeServer() {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
     }
     svr_.stop();
@@ -97,24 +97,24 @@ class FakeServer {
 
   // HTTP status for later stream requests (200: open the stream).
   void set_stream_status(int status) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stream_status_ = status;
   }
   void set_reply_policy(ReplyPolicy policy) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     reply_policy_ = std::move(policy);
   }
   void set_before_reply(BeforeReply hook) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     before_reply_ = std::move(hook);
   }
 
   // Waits until `n` stream requests arrived (opened or refused).
   bool WaitForStreams(int n, absl::Duration timeout = kWait) {
     Target t{this, n};
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(
-        absl::Condition(
+        Condition(
             +[](Target* t) {
               return static_cast<int>(t->server->stream_requests_.size()) >=
                      t->n;
@@ -126,9 +126,9 @@ class FakeServer {
   // Waits until `n` replies POSTs arrived.
   bool WaitForPosts(int n, absl::Duration timeout = kWait) {
     Target t{this, n};
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(
-        absl::Condition(
+        Condition(
             +[](Target* t) {
               return static_cast<int>(t->server->posts_.size()) >= t->n;
             },
@@ -142,7 +142,7 @@ class FakeServer {
     const absl::Time until = absl::Now() + timeout;
     while (true) {
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         for (const Post& p : posts_) {
           if (p.status / 100 != 2) continue;
           for (const ReplyEnvelope& r : p.replies) {
@@ -157,7 +157,7 @@ class FakeServer {
 
   // Appends raw bytes to the newest stream.
   void Send(absl::string_view bytes) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (current_ == nullptr) return;
     current_->out.append(bytes.data(), bytes.size());
   }
@@ -185,26 +185,26 @@ class FakeServer {
   }
   // Ends the newest stream cleanly after what was sent so far.
   void EndStream() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (current_ != nullptr) current_->end = true;
   }
 
   std::vector<StreamRequest> stream_requests() const {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return stream_requests_;
   }
   int streams() const {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return static_cast<int>(stream_requests_.size());
   }
   std::vector<Post> posts() const {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return posts_;
   }
   // How many POSTs carried an answer for `call_id`, and how many of those
   // the fake accepted.
   int PostsCarrying(const std::string& call_id) const {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     int n = 0;
     for (const Post& p : posts_) {
       for (const ReplyEnvelope& r : p.replies) n += r.call_id == call_id;
@@ -212,7 +212,7 @@ class FakeServer {
     return n;
   }
   int AcceptedRepliesFor(const std::string& call_id) const {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     int n = 0;
     for (const Post& p : posts_) {
       if (p.status / 100 != 2) continue;
@@ -245,7 +245,7 @@ class FakeServer {
     AppendSseEvent("session", session, 0, &stream->out);
     int status;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       stream_requests_.push_back(sr);
       status = stream_status_;
       if (status == 200) current_ = stream;
@@ -264,14 +264,14 @@ class FakeServer {
           std::string out;
           bool end;
           {
-            absl::MutexLock lock(&mu_);
+            MutexLock lock(&mu_);
             struct Ready {
               FakeServer* server;
               Stream* stream;
             } ready{this, stream.get()};
             // Bounded wait, so that server.stop() never waits on us long.
             mu_.AwaitWithTimeout(
-                absl::Condition(
+                Condition(
                     +[](Ready* r) {
                       return !r->stream->out.empty() || r->stream->end ||
                              r->server->stopping_;
@@ -302,7 +302,7 @@ class FakeServer {
     ReplyPolicy policy;
     BeforeReply hook;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       index = next_post_++;
       policy = reply_policy_;
       hook = before_reply_;
@@ -333,7 +333,7 @@ class FakeServer {
     }
     res.status = status;
     p.status = status;
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     posts_.push_back(std::move(p));
   }
 
@@ -342,7 +342,7 @@ class FakeServer {
   int port_ = 0;
   std::thread thread_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int stream_status_ ABSL_GUARDED_BY(mu_) = 200;
   std::shared_ptr<Stream> current_ ABSL_GUARDED_BY(mu_);

@@ -6,13 +6,13 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "client/client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "nopackage.sserpc.h"
 #include "nothing.sserpc.h"
+#include "proto/sync.h"
 #include "server/server.h"
 #include "sserpc_test/shapes.sserpc.h"
 
@@ -133,7 +133,7 @@ TEST_F(TypedTest, TypedCallerReachesTypedHandlerWithEveryFieldShape) {
 
 TEST_F(TypedTest, AsyncTypedCallRunsItsCallbackOnce) {
   Shapes::Caller shapes(*server_);
-  absl::Notification done;
+  sserpc::Notification done;
   absl::StatusOr<Outer> result;
   Outer request;
   request.mutable_inner()->set_text("async");

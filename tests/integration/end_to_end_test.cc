@@ -7,9 +7,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "client/client.h"
 #include "gtest/gtest.h"
+#include "proto/sync.h"
 #include "server/server.h"
 
 namespace sserpc {
@@ -76,7 +76,7 @@ TEST_F(EndToEndTest, ConcurrentCallsAnsweredOutOfOrderReachTheirOwnCallers) {
   client = Connect(std::move(client));
   constexpr int kCalls = 64;
   std::vector<CallResult> results(kCalls);
-  std::vector<absl::Notification> done(kCalls);
+  std::vector<Notification> done(kCalls);
   for (int i = 0; i < kCalls; ++i) {
     CallOptions o;
     o.timeout = absl::Seconds(20);
@@ -107,7 +107,7 @@ TEST_F(EndToEndTest, UnknownMethodIsUnimplementedAndHandlerErrorsKeepTheirCode) 
 }
 
 TEST_F(EndToEndTest, DeadlineEndsTheCallAndTheHandlerSeesIt) {
-  absl::Notification handler_saw_cancel;
+  Notification handler_saw_cancel;
   std::atomic<int> seen_code{-1};
   auto client = std::make_unique<Client>(Options("c"));
   client->Register("demo.S/Slow", [&](CallContext& ctx, absl::string_view) {
@@ -126,7 +126,7 @@ TEST_F(EndToEndTest, DeadlineEndsTheCallAndTheHandlerSeesIt) {
 }
 
 TEST_F(EndToEndTest, CancellingACallTellsTheRunningHandler) {
-  absl::Notification started, handler_saw_cancel;
+  Notification started, handler_saw_cancel;
   std::atomic<int> seen_code{-1};
   auto client = std::make_unique<Client>(Options("c"));
   client->Register("demo.S/Slow", [&](CallContext& ctx, absl::string_view) {
@@ -153,7 +153,7 @@ TEST_F(EndToEndTest, CancellingACallTellsTheRunningHandler) {
 }
 
 TEST_F(EndToEndTest, SlowHandlerDoesNotBlockOtherCalls) {
-  absl::Notification release;
+  Notification release;
   auto client = std::make_unique<Client>(Options("c"));
   client->Register("demo.S/Block", [&](CallContext&, absl::string_view) {
     release.WaitForNotificationWithTimeout(absl::Seconds(20));
@@ -161,7 +161,7 @@ TEST_F(EndToEndTest, SlowHandlerDoesNotBlockOtherCalls) {
   });
   client->Register("demo.S/Echo", Echo());
   client = Connect(std::move(client));
-  absl::Notification blocked_done;
+  Notification blocked_done;
   CallResult blocked;
   CallOptions o;
   o.timeout = absl::Seconds(30);
@@ -179,7 +179,7 @@ TEST_F(EndToEndTest, SlowHandlerDoesNotBlockOtherCalls) {
 }
 
 TEST_F(EndToEndTest, StreamThreadHandlerRunsWhileEveryWorkerIsBusy) {
-  absl::Notification started, release;
+  Notification started, release;
   ClientOptions options = Options("c");
   options.max_concurrent_calls = 1;
   options.max_queued_calls = 0;
@@ -194,7 +194,7 @@ TEST_F(EndToEndTest, StreamThreadHandlerRunsWhileEveryWorkerIsBusy) {
   client->Register("demo.S/Quick", Echo(), on_stream);
   client->Register("demo.S/Pooled", Echo());
   client = Connect(std::move(client));
-  absl::Notification blocked_done;
+  Notification blocked_done;
   CallOptions o;
   o.timeout = absl::Seconds(30);
   server_->CallAsync("c", "demo.S/Block", "{}", o,
@@ -212,7 +212,7 @@ TEST_F(EndToEndTest, StreamThreadHandlerRunsWhileEveryWorkerIsBusy) {
 }
 
 TEST_F(EndToEndTest, ClientThatDisconnectsMidCallAndComesBackAnswersIt) {
-  absl::Notification first_started;
+  Notification first_started;
   auto first = std::make_unique<Client>(Options("c"));
   first->Register("demo.S/Work", [&](CallContext& ctx, absl::string_view) {
     first_started.Notify();
@@ -220,7 +220,7 @@ TEST_F(EndToEndTest, ClientThatDisconnectsMidCallAndComesBackAnswersIt) {
     return absl::StatusOr<std::string>(absl::UnavailableError("went away"));
   });
   first = Connect(std::move(first));
-  absl::Notification done;
+  Notification done;
   CallResult result;
   CallOptions o;
   o.timeout = absl::Seconds(30);
@@ -250,7 +250,7 @@ TEST_F(EndToEndTest, FailFastCallToUnknownClientIsUnavailableAndWaitingCallSucce
   CallResult fast = server_->Call("ghost", "demo.S/Echo", "{}");
   EXPECT_EQ(fast.status().code(), absl::StatusCode::kUnavailable);
 
-  absl::Notification done;
+  Notification done;
   CallResult waited;
   CallOptions o;
   o.timeout = absl::Seconds(20);

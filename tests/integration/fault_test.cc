@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "client/client.h"
 #include "gtest/gtest.h"
+#include "proto/sync.h"
 #include "server/server.h"
 #include "tests/testing/process.h"
 
@@ -39,7 +39,7 @@ bool WaitConnected(Server& server, const std::string& id) {
 }
 
 struct Outcome {
-  absl::Notification done;
+  Notification done;
   CallResult result;
 };
 

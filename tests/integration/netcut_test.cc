@@ -26,10 +26,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "proto/sync.h"
 #include "server/server.h"
 #include "tests/testing/process.h"
 
@@ -294,7 +294,7 @@ TEST(NetcutTest, DeadPeerTimeoutOutOfRangeIsRefused) {
 }
 
 struct Outcome {
-  absl::Notification done;
+  Notification done;
   CallResult result;
   absl::Time at;
 };

@@ -12,10 +12,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/envelope.h"
+#include "proto/sync.h"
 #include "server/server.h"
 #include "tests/testing/raw_stream.h"
 
@@ -26,7 +26,7 @@ using ::sserpc::testing::RawStream;
 using ::testing::HasSubstr;
 
 struct Outcome {
-  absl::Notification done;
+  Notification done;
   CallResult result;
 };
 

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "proto/sync.h"
 
 namespace sserpc {
 namespace {
@@ -20,7 +20,7 @@ namespace {
 // timeout the thread and what it uses are leaked.
 template <typename Body>
 void RunWithDeadlockGuard(Body body) {
-  auto done = std::make_shared<absl::Notification>();
+  auto done = std::make_shared<Notification>();
   std::thread([done, body]() mutable {
     body();
     done->Notify();
@@ -224,7 +224,7 @@ TEST(CancellationTest, CallbacksRacingWithCancelEachRunExactlyOnce) {
   Cancellation c;
   std::vector<std::atomic<int>> runs(kThreads * kPerThread);
   std::vector<std::thread> adders;
-  absl::Notification go;
+  Notification go;
   for (int t = 0; t < kThreads; ++t) {
     adders.emplace_back([&, t] {
       go.WaitForNotification();
@@ -244,7 +244,7 @@ TEST(CancellationTest, CallbacksRacingWithCancelEachRunExactlyOnce) {
 
 TEST(CancellationTest, RemoveCallbackWaitsForTheCallbackRunningElsewhere) {
   Cancellation c;
-  absl::Notification entered, release;
+  Notification entered, release;
   std::atomic<bool> finished{false};
   uint64_t h = c.AddCallback([&] {
     entered.Notify();

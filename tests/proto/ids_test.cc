@@ -8,9 +8,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/sync.h"
 
 namespace sserpc {
 namespace {
@@ -182,14 +182,14 @@ TEST(NewCallIdTest, FirstDigitTakesEveryValue) {
 TEST(NewCallIdTest, IsDistinctAcrossThreads) {
   constexpr int kThreads = 4;
   constexpr int kPerThread = 5000;
-  absl::Mutex mu;
+  Mutex mu;
   std::set<std::string> ids;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       std::vector<std::string> mine;
       for (int i = 0; i < kPerThread; ++i) mine.push_back(NewCallId());
-      absl::MutexLock lock(&mu);
+      MutexLock lock(&mu);
       ids.insert(mine.begin(), mine.end());
     });
   }

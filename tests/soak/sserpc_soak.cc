@@ -66,13 +66,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/client.h"
 #include "proto/cancellation.h"
 #include "proto/status_codes.h"
 #include "proto/stop_signals.h"
+#include "proto/sync.h"
 #include "server/server.h"
 
 namespace {
@@ -242,7 +242,7 @@ struct Record {
 class Ledger {
  public:
   uint64_t Issue(Record r) {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     const uint64_t seq = next_seq_++;
     ++issued_;
     ++issued_by_kind_[static_cast<int>(r.kind)];
@@ -252,7 +252,7 @@ class Ledger {
   }
 
   void SetCallId(uint64_t seq, const std::string& call_id) {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     auto it = open_.find(seq);
     if (it == open_.end()) return;
     it->second.returned = true;
@@ -261,7 +261,7 @@ class Ledger {
 
   void Complete(uint64_t seq, const sserpc::CallResult& r) {
     const absl::Time now = absl::Now();
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     auto it = open_.find(seq);
     if (it == open_.end()) {
       // Records are made before their call starts and removed by their
@@ -303,8 +303,8 @@ class Ledger {
 
   // Waits until no call is open or `until` passes; returns the open count.
   size_t WaitAllDone(absl::Time until) {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithDeadline(absl::Condition(
+    sserpc::MutexLock lock(&mu_);
+    mu_.AwaitWithDeadline(sserpc::Condition(
                               +[](Ledger* l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l->mu_) {
                                 return l->open_.empty();
                               },
@@ -314,16 +314,16 @@ class Ledger {
   }
 
   size_t open() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     return open_.size();
   }
   absl::Time max_deadline() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     return max_deadline_;
   }
   // The records of the calls still open.
   std::vector<Record> OpenCalls() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     std::vector<Record> out;
     for (const auto& [seq, rec] : open_) out.push_back(rec);
     return out;
@@ -338,7 +338,7 @@ class Ledger {
     std::array<std::array<uint64_t, 17>, kKinds> outcomes_by_kind{};
   };
   Totals totals() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     Totals t;
     t.issued = issued_;
     t.double_completed = double_completed_;
@@ -355,7 +355,7 @@ class Ledger {
   }
 
  private:
-  absl::Mutex mu_;
+  sserpc::Mutex mu_;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<uint64_t, Record> open_ ABSL_GUARDED_BY(mu_);
   absl::Time max_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
@@ -379,7 +379,7 @@ class Canceller {
       : server_(server), thread_([this] { Run(); }) {}
   ~Canceller() {
     {
-      absl::MutexLock lock(&mu_);
+      sserpc::MutexLock lock(&mu_);
       stop_ = true;
     }
     thread_.join();
@@ -401,14 +401,14 @@ class Canceller {
     bool operator>(const Item& o) const { return when > o.when; }
   };
   void Add(Item item) {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     items_.push(std::move(item));
   }
   void Run() {
     while (true) {
       std::vector<Item> due;
       {
-        absl::MutexLock lock(&mu_);
+        sserpc::MutexLock lock(&mu_);
         if (stop_) return;
         const absl::Time now = absl::Now();
         while (!items_.empty() && items_.top().when <= now) {
@@ -428,7 +428,7 @@ class Canceller {
   }
 
   sserpc::Server* const server_;
-  absl::Mutex mu_;
+  sserpc::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> items_
       ABSL_GUARDED_BY(mu_);
@@ -641,10 +641,10 @@ class Load {
   bool Stop(absl::Time until) {
     bool all;
     {
-      absl::MutexLock lock(&mu_);
+      sserpc::MutexLock lock(&mu_);
       stop_ = true;
       all = mu_.AwaitWithDeadline(
-          absl::Condition(
+          sserpc::Condition(
               +[](Load* l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l->mu_) {
                 return l->running_ == 0;
               },
@@ -664,11 +664,11 @@ class Load {
 
  private:
   bool Stopped() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     return stop_;
   }
   void Exited() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     --running_;
   }
   static void Pace(absl::Time* next, absl::Duration interval) {
@@ -695,8 +695,8 @@ class Load {
     absl::Time next = absl::Now();
     while (true) {
       {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
+        sserpc::MutexLock lock(&mu_);
+        mu_.Await(sserpc::Condition(
             +[](Load* l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l->mu_) {
               return l->stop_ || l->in_flight_ < l->config_.async_inflight;
             },
@@ -730,7 +730,7 @@ class Load {
           }
           bool go_on = false;
           {
-            absl::MutexLock lock(&mu_);
+            sserpc::MutexLock lock(&mu_);
             go_on = chain && !stop_;
             if (go_on) ++chained_;
             else --in_flight_;  // a chained call takes over the slot
@@ -738,7 +738,7 @@ class Load {
           if (go_on) {
             Plan next;
             {
-              absl::MutexLock lock(&chain_mu_);
+              sserpc::MutexLock lock(&chain_mu_);
               next = chain_planner_->Next(/*async=*/true);
             }
             Start(std::move(next), canceller, /*may_chain=*/false);
@@ -754,7 +754,7 @@ class Load {
 
  public:
   uint64_t chained() {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     return chained_;
   }
 
@@ -765,12 +765,12 @@ class Load {
   Ledger& ledger_;
   const std::string inject_;  // SOAK_INJECT, in the soak phase only
   std::vector<std::unique_ptr<Planner>> planners_;
-  absl::Mutex mu_;
+  sserpc::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int64_t running_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t chained_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Mutex chain_mu_;
+  sserpc::Mutex chain_mu_;
   std::unique_ptr<Planner> chain_planner_ ABSL_GUARDED_BY(chain_mu_);
   std::vector<std::thread> threads_;
 };

@@ -1,9 +1,9 @@
 #ifndef SSERPC_TESTS_TESTING_FAKE_CLOCK_H_
 #define SSERPC_TESTS_TESTING_FAKE_CLOCK_H_
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/clock.h"
+#include "proto/sync.h"
 
 namespace sserpc::testing {
 
@@ -13,16 +13,16 @@ class FakeClock final : public Clock {
   explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1700000000))
       : now_(start) {}
   absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return now_;
   }
   void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     now_ += d;
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::Time now_;
 };
 

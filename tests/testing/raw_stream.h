@@ -8,9 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "proto/sse.h"
+#include "proto/sync.h"
 
 namespace sserpc::testing {
 
@@ -24,7 +24,7 @@ class RawStream {
     http_.set_read_timeout(30, 0);
     thread_ = std::thread([this, client_id, headers] {
       SseParser parser({[this](const SseEvent& e) {
-                          absl::MutexLock lock(&mu_);
+                          MutexLock lock(&mu_);
                           events_.push_back(e);
                         },
                         nullptr},
@@ -32,19 +32,19 @@ class RawStream {
       auto res = http_.Get(
           "/sserpc/v1/clients/" + client_id + "/events", headers,
           [this](const httplib::Response& r) {
-            absl::MutexLock lock(&mu_);
+            MutexLock lock(&mu_);
             status_ = r.status;
             response_headers_ = r.headers;
             return true;
           },
           [&](const char* d, size_t n) {
             {
-              absl::MutexLock lock(&mu_);
+              MutexLock lock(&mu_);
               raw_.append(d, n);
             }
             return parser.Feed(absl::string_view(d, n)).ok();
           });
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       ended_ = true;
       if (status_ == 0 && res) status_ = res->status;
       if (res && res->status != 200) raw_ = res->body;
@@ -61,9 +61,9 @@ class RawStream {
   // Waits until `n` events whose type is `type` arrived; returns them all.
   std::vector<SseEvent> WaitFor(const std::string& type, size_t n,
                                 absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto enough = [&] { return Count(type) >= n || ended_; };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+    mu_.AwaitWithTimeout(Condition(&enough), timeout);
     std::vector<SseEvent> out;
     for (const SseEvent& e : events_) {
       if (e.event == type) out.push_back(e);
@@ -73,25 +73,25 @@ class RawStream {
 
   // Waits until the server ends the stream.
   bool WaitEnded(absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(&ended_), timeout);
+    MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(Condition(&ended_), timeout);
   }
 
   int status() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return status_;
   }
   std::string raw() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return raw_;
   }
   std::string header(const std::string& name) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = response_headers_.find(name);
     return it == response_headers_.end() ? "" : it->second;
   }
   std::vector<SseEvent> events() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return events_;
   }
 
@@ -103,7 +103,7 @@ class RawStream {
   }
 
   httplib::Client http_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::vector<SseEvent> events_ ABSL_GUARDED_BY(mu_);
   std::string raw_ ABSL_GUARDED_BY(mu_);
   int status_ ABSL_GUARDED_BY(mu_) = 0;
