@@ -49,10 +49,10 @@ absl::StatusOr<bool> TerminalConfirmer::Confirm(sserpc::CallContext& ctx,
   if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoError("pipe2");
   sserpc::Cancellation& cancellation = ctx.cancellation();
   // On cancellation: make a caller waiting for the terminal re-check its
-  // condition (an absl::Mutex re-evaluates conditions when released), and
+  // condition (an sserpc::Mutex re-evaluates conditions when released), and
   // wake the poll in ReadLine.
   const uint64_t callback = cancellation.AddCallback([this, fd = wake[1]] {
-    { absl::MutexLock lock(&mu_); }
+    { sserpc::MutexLock lock(&mu_); }
     const char byte = 1;
     if (write(fd, &byte, 1) < 0) {
       // Full pipe: a wake-up is already pending.
@@ -69,12 +69,12 @@ absl::StatusOr<bool> TerminalConfirmer::Confirm(sserpc::CallContext& ctx,
     auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !busy_ || cancellation.IsCancelled();
     };
-    absl::MutexLock lock(&mu_, absl::Condition(&ready));
+    sserpc::MutexLock lock(&mu_, sserpc::Condition(&ready));
     if (cancellation.IsCancelled()) return ctx.cancel_status();
     busy_ = true;
   }
   absl::Cleanup release = [this] {
-    absl::MutexLock lock(&mu_);
+    sserpc::MutexLock lock(&mu_);
     busy_ = false;
   };
 

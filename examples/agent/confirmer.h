@@ -7,8 +7,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "sserpc/client/call_context.h"
+#include "sserpc/proto/sync.h"
 
 namespace agent {
 
@@ -68,7 +68,7 @@ class TerminalConfirmer final : public Confirmer {
   const int in_fd_;
   FILE* const out_;
 
-  absl::Mutex mu_;
+  sserpc::Mutex mu_;
   bool busy_ ABSL_GUARDED_BY(mu_) = false;  // a question is being asked
   // Touched only by the thread holding the terminal (busy_ set by it).
   std::string pending_;  // bytes read past the last line

@@ -7,10 +7,10 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/synchronization/notification.h"
 #include "greeter.sserpc.h"
 #include "sserpc/proto/flag_names.h"
 #include "sserpc/proto/stop_signals.h"
+#include "sserpc/proto/sync.h"
 #include "sserpc/server/server.h"
 
 ABSL_FLAG(int, port, 0, "Port to listen on (0: any free port).");
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
 
   sserpc::CallOptions cancellable;
   cancellable.cancellation = std::make_shared<sserpc::Cancellation>();
-  absl::Notification done;
+  sserpc::Notification done;
   greeter.CountdownAsync(client, five, cancellable,
                          [&](absl::StatusOr<demo::CountdownReply> r) {
                            Show("Countdown(5), cancelled after 1.2 s", r);
