@@ -136,14 +136,14 @@ void* ConnectionThreads::Main(void* arg) {
   task->fn();
   std::shared_ptr<Counter> counter = std::move(task->counter);
   task.reset();  // drop the task's captures before Wait() can return
-  absl::MutexLock lock(&counter->mu);
+  MutexLock lock(&counter->mu);
   --counter->active;
   return nullptr;
 }
 
 bool ConnectionThreads::Start(std::function<void()> fn) {
   {
-    absl::MutexLock lock(&counter_->mu);
+    MutexLock lock(&counter_->mu);
     ++counter_->active;
   }
   auto* task = new Task{counter_, std::move(fn)};
@@ -157,19 +157,19 @@ bool ConnectionThreads::Start(std::function<void()> fn) {
   if (err == 0) return true;
   SSERPC_LOG(kError, "pthread_create failed (", err, "): connection refused");
   delete task;
-  absl::MutexLock lock(&counter_->mu);
+  MutexLock lock(&counter_->mu);
   --counter_->active;
   return false;
 }
 
 void ConnectionThreads::Wait() {
-  absl::MutexLock lock(&counter_->mu);
-  counter_->mu.Await(absl::Condition(
+  MutexLock lock(&counter_->mu);
+  counter_->mu.Await(Condition(
       +[](size_t* n) { return *n == 0; }, &counter_->active));
 }
 
 size_t ConnectionThreads::active() const {
-  absl::MutexLock lock(&counter_->mu);
+  MutexLock lock(&counter_->mu);
   return counter_->active;
 }
 
@@ -503,7 +503,7 @@ size_t GuardedServer::PrepareLimits() {
       cap = allowed;
     }
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   max_connections_ = cap;
   stopping_ = false;
   return cap;
@@ -511,7 +511,7 @@ size_t GuardedServer::PrepareLimits() {
 
 void GuardedServer::CloseConnections() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     // The fds stay open until their threads remove them (under mu_), so
     // none of these can be a reused number.
@@ -522,7 +522,7 @@ void GuardedServer::CloseConnections() {
 
 void GuardedServer::AddStats(ServerStats* s) const {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     s->open_connections = open_.size();
   }
   auto get = [](const std::atomic<uint64_t>& a) {
@@ -559,7 +559,7 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
         Release(sock, peer);
       })) {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       open_.erase(sock);
       if (!peer.empty() && --per_peer_[peer] == 0) per_peer_.erase(peer);
     }
@@ -571,7 +571,7 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
 }
 
 GuardedServer::Refusal GuardedServer::Admit(int fd, const std::string& peer) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stopping_ || svr_sock_ == INVALID_SOCKET) return Refusal::kStopping;
   if (open_.size() >= max_connections_) return Refusal::kMaxConnections;
   if (!peer.empty()) {
@@ -598,7 +598,7 @@ GuardedServer::Refusal GuardedServer::Admit(int fd, const std::string& peer) {
 
 void GuardedServer::Release(int fd, const std::string& peer) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     open_.erase(fd);
     if (!peer.empty()) {
       auto it = per_peer_.find(peer);

@@ -13,8 +13,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "proto/sync.h"
 #include "server/call.h"
 #include "server/options.h"
 
@@ -41,7 +41,7 @@ class ConnectionThreads {
   // Shared with every thread, so a thread that has just reported its end
   // never touches freed memory, whenever this object is destroyed.
   struct Counter {
-    absl::Mutex mu;
+    Mutex mu;
     size_t active ABSL_GUARDED_BY(mu) = 0;
   };
   struct Task;
@@ -127,7 +127,7 @@ class GuardedServer : public httplib::Server {
   const ServerOptions& options_;
   ConnectionThreads threads_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   size_t max_connections_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Every admitted socket until just before it is closed (so a shutdown()

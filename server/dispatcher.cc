@@ -5,11 +5,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "proto/futex_hash.h"
 #include "proto/ids.h"
 #include "proto/json.h"
 #include "proto/sse.h"
+#include "proto/sync.h"
 
 namespace sserpc::server_internal {
 namespace {
@@ -81,7 +81,7 @@ void Dispatcher::WakeWriterLocked(Session& session) {
 void Dispatcher::WakeDeferredWriters() {
   DeferredWakes* d = tls_deferred;
   if (d == nullptr || d->owner != this || d->streams.empty()) return;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const auto& s : d->streams) s->wake.Signal();
   d->streams.clear();
 }
@@ -109,7 +109,7 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
   absl::Status invalid = ValidateClientId(client_id);
   if (invalid.ok()) invalid = ValidateMethodName(method);
   if (invalid.ok() && payload_json.size() > options_.max_body_bytes) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ++stats_.refused_payload_too_large;
     invalid = absl::ResourceExhaustedError(
         absl::StrCat("request payload is ", payload_json.size(),
@@ -142,7 +142,7 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
   Completions completions;
   absl::Status refused;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     Session* session = FindSessionLocked(client_id);
     if (shutting_down_) {
       refused = absl::UnavailableError("server is shutting down");
@@ -227,7 +227,7 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
         });
     bool still_pending = false;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto it = calls_.find(call_id);
       if (it != calls_.end()) {
         it->second.cancel_handle = handle;
@@ -243,7 +243,7 @@ CallResult Dispatcher::CallAndWait(absl::string_view client_id,
                                    absl::string_view method,
                                    std::string payload_json,
                                    const CallOptions& options) {
-  absl::Notification done;
+  Notification done;
   CallResult result;
   StartCall(client_id, method, std::move(payload_json), options,
             [&](CallResult r) {
@@ -293,7 +293,7 @@ bool Dispatcher::Cancel(absl::string_view call_id, absl::Status status) {
   Completions completions;
   bool found;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     found = FinishLocked(call_id, std::move(status), /*tell_client=*/true,
                          &completions);
   }
@@ -338,7 +338,7 @@ absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
     absl::string_view client_id, std::optional<uint64_t> last_event_id) {
   absl::Status invalid = ValidateClientId(client_id);
   if (!invalid.ok()) return invalid;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (shutting_down_) return absl::UnavailableError("server is shutting down");
   Session* session = FindSessionLocked(client_id);
   if (session == nullptr && sessions_.size() >= options_.max_clients) {
@@ -402,7 +402,7 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
                                               std::string* out) {
   std::deque<OutboxItem> items;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stream.writing_since = absl::InfiniteFuture();  // the last write is done
     const absl::Time start = absl::Now();
     while (true) {
@@ -466,7 +466,7 @@ Dispatcher::WriteStatus Dispatcher::CloseLocked(StreamState& stream,
 }
 
 void Dispatcher::StreamEnded(StreamState& stream) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stream.closed) return;  // taken over, cut off or shut down already
   stream.closed = true;
   Session* session = FindSessionLocked(stream.client_id);
@@ -495,7 +495,7 @@ absl::Status Dispatcher::DeliverReply(absl::string_view client_id,
   Completions completions;
   absl::Status status;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     status = DeliverLocked(client_id, reply, &completions);
   }
   Run(completions);
@@ -508,7 +508,7 @@ std::vector<absl::Status> Dispatcher::DeliverReplies(
   std::vector<absl::Status> statuses;
   statuses.reserve(replies.size());
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (ReplyEnvelope& reply : replies) {
       statuses.push_back(DeliverLocked(client_id, reply, &completions));
     }
@@ -559,14 +559,14 @@ void Dispatcher::ExpireDueLocked(absl::Time now, Completions* out) {
 void Dispatcher::ExpireDue() {
   Completions completions;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ExpireDueLocked(clock_->Now(), &completions);
   }
   Run(completions);
 }
 
 uint64_t Dispatcher::timer_wakeups() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return timer_wakeups_;
 }
 
@@ -600,7 +600,7 @@ void Dispatcher::RunTimer() {
 void Dispatcher::Shutdown() {
   Completions completions;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     shutting_down_ = true;
     timer_wake_.SignalAll();
     for (auto& entry : sessions_) {
@@ -623,7 +623,7 @@ void Dispatcher::Shutdown() {
 }
 
 std::vector<ClientInfo> Dispatcher::ListClients() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   std::vector<ClientInfo> out;
   out.reserve(sessions_.size());
   for (const auto& entry : sessions_) {
@@ -646,7 +646,7 @@ std::vector<ClientInfo> Dispatcher::ListClients() {
 }
 
 ServerStats Dispatcher::Stats() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ServerStats s = stats_;
   s.pending_calls = calls_.size();
   for (const auto& entry : sessions_) s.open_streams += entry.second->stream != nullptr;

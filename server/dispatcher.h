@@ -11,9 +11,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "proto/clock.h"
 #include "proto/envelope.h"
+#include "proto/sync.h"
 #include "server/call.h"
 #include "server/deadline_queue.h"
 #include "server/options.h"
@@ -166,7 +166,7 @@ class Dispatcher {
   const ServerOptions options_;
   Clock* const clock_;
 
-  absl::Mutex mu_;
+  Mutex mu_;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<std::string, std::unique_ptr<Session>> sessions_
@@ -174,7 +174,7 @@ class Dispatcher {
   absl::flat_hash_map<std::string, PendingCall> calls_ ABSL_GUARDED_BY(mu_);
   DeadlineQueue deadlines_ ABSL_GUARDED_BY(mu_);
   ServerStats stats_ ABSL_GUARDED_BY(mu_);  // counters; gauges filled in Stats()
-  absl::CondVar timer_wake_;  // with mu_: an earlier deadline, or shutdown
+  CondVar timer_wake_;  // with mu_: an earlier deadline, or shutdown
   // The deadline RunTimer() sleeps until (InfiniteFuture: none; InfinitePast:
   // it is awake and will look again before sleeping). A new deadline wakes
   // it only if earlier: most calls end before their deadline, so the timer

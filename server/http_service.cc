@@ -315,10 +315,10 @@ void HttpService::HandleEvents(const httplib::Request& req,
       },
       [this, s](bool /*success*/) {
         dispatcher_->StreamEnded(*s);
-        absl::MutexLock lock(&streams_mu_);
+        MutexLock lock(&streams_mu_);
         --active_streams_;
       });
-  absl::MutexLock lock(&streams_mu_);
+  MutexLock lock(&streams_mu_);
   ++active_streams_;
 }
 
@@ -470,9 +470,9 @@ void HttpService::Stop() {
   {
     // Writers are already woken and write at most `event: close`; a writer
     // stuck on a client that does not read gives up at the write timeout.
-    absl::MutexLock lock(&streams_mu_);
+    MutexLock lock(&streams_mu_);
     streams_mu_.AwaitWithTimeout(
-        absl::Condition(
+        Condition(
             +[](int* n) { return *n == 0; }, &active_streams_),
         options_.write_timeout + absl::Seconds(1));
   }

@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "proto/sync.h"
 #include "server/connection_threads.h"
 #include "server/dispatcher.h"
 #include "server/options.h"
@@ -55,7 +55,7 @@ class HttpService {
   GuardedServer http_;
   // Stream writers still running; Stop() lets them finish their last write
   // (`event: close`) before it shuts connections down.
-  absl::Mutex streams_mu_;
+  Mutex streams_mu_;
   int active_streams_ ABSL_GUARDED_BY(streams_mu_) = 0;
   int listen_fd_ = -1;
   int port_ = 0;

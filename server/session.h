@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "proto/sync.h"
 #include "server/deadline_queue.h"
 
 namespace sserpc::server_internal {
@@ -51,7 +51,7 @@ struct StreamState {
   // Why the server ended the stream; sent as `event: close` when not OK.
   absl::Status close_reason;
   std::string preamble;  // `retry:` and `event: session`, written first
-  absl::CondVar wake;    // signalled when there is something to write
+  CondVar wake;  // signalled when there is something to write
 };
 
 enum class SessionState {
