@@ -541,10 +541,11 @@ void GuardedServer::AddStats(ServerStats* s) const {
 // Runs on the accept thread (InlineTaskQueue): decides quickly and never
 // blocks.
 bool GuardedServer::process_and_close_socket(socket_t sock) {
-  // httplib accepts without SOCK_CLOEXEC: a process that embeds the server
-  // and starts programs would hand them its clients' connections (a stream
-  // closed here would then stay open there). Set at once, on the accept
-  // thread; a fork racing this accept is the only window.
+  // httplib makes the sockets it creates close-on-exec, but accepts without
+  // SOCK_CLOEXEC: a process that embeds the server and starts programs
+  // would hand them its clients' connections (a stream closed here would
+  // then stay open there). Set at once, on the accept thread; a fork racing
+  // this accept is the only window.
   fcntl(sock, F_SETFD, FD_CLOEXEC);
   const std::string peer =
       options_.max_connections_per_peer > 0 ? PeerAddress(sock) : std::string();

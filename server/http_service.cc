@@ -1,7 +1,6 @@
 #include "server/http_service.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -29,6 +28,9 @@ namespace {
 
 constexpr char kJson[] = "application/json";
 constexpr size_t kMaxPathBytes = 512;
+// How long Stop() lets stream writers write `event: close` before it shuts
+// their sockets down.
+constexpr absl::Duration kCloseEventGrace = absl::Milliseconds(500);
 
 void SetError(httplib::Response& res, const absl::Status& status,
               int http_status = 0) {
@@ -114,7 +116,6 @@ void HttpService::Route() {
                           usec(options_.write_timeout));
   http_.set_payload_max_length(options_.max_body_bytes);
   http_.set_socket_options([this](int fd) {
-    fcntl(fd, F_SETFD, FD_CLOEXEC);  // not inherited by programs we start
     int on = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     // A peer that vanishes without FIN or RST (ServerOptions::
@@ -468,13 +469,15 @@ void HttpService::Stop() {
   dispatcher_->Shutdown();  // ends stream writers
   http_.stop();
   {
-    // Writers are already woken and write at most `event: close`; a writer
-    // stuck on a client that does not read gives up at the write timeout.
+    // Writers are already woken and write at most `event: close`, which
+    // takes a healthy stream microseconds. A writer blocked on a client that
+    // does not read would wait out its write timeout: it is given a short
+    // while only, then its socket is shut down below, which ends the write.
     MutexLock lock(&streams_mu_);
     streams_mu_.AwaitWithTimeout(
         Condition(
             +[](int* n) { return *n == 0; }, &active_streams_),
-        options_.write_timeout + absl::Seconds(1));
+        std::min(options_.write_timeout, kCloseEventGrace));
   }
   // The accept loop has ended (or ends now): no connection is admitted any
   // more, so every open one is known. Shutting them down wakes idle

@@ -12,11 +12,23 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/client.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
 
 namespace sserpc {
 namespace {
+
+// The descriptors a program started now would hold: `ls` lists its own.
+std::string ChildDescriptors() {
+  FILE* child = popen("ls -l /proc/self/fd", "r");
+  if (child == nullptr) return "popen failed";
+  std::string listing;
+  char line[512];
+  while (fgets(line, sizeof(line), child) != nullptr) listing += line;
+  pclose(child);
+  return listing;
+}
 
 // A connection of our own that is close-on-exec itself, with `request` sent
 // and the start of the answer read.
@@ -55,17 +67,38 @@ TEST(CloexecTest, ProgramsStartedByTheServerProcessInheritNoSocket) {
   ASSERT_TRUE(absl::StartsWith(health, "HTTP/1.1 200")) << health;
   ASSERT_TRUE(absl::StartsWith(stream, "HTTP/1.1 200")) << stream;
 
-  // What a program started now holds: `ls` lists its own descriptors.
-  FILE* child = popen("ls -l /proc/self/fd", "r");
-  ASSERT_NE(child, nullptr);
-  std::string listing;
-  char line[512];
-  while (fgets(line, sizeof(line), child) != nullptr) listing += line;
-  pclose(child);
+  const std::string listing = ChildDescriptors();
   EXPECT_FALSE(absl::StrContains(listing, "socket:")) << listing;
 
   close(a);
   close(b);
+  server.Stop();
+}
+
+// The same for a client's connections: its stream and its answer connection
+// (open once it has answered a call). cpp-httplib makes the sockets it
+// creates close-on-exec itself (only accepted ones were not); this keeps it
+// so. The server in this process is close-on-exec already (the test above).
+TEST(CloexecTest, ProgramsStartedByTheClientProcessInheritNoSocket) {
+  Server server;
+  const int port = server.Start("127.0.0.1", 0).value();
+  ClientOptions options;
+  options.server_url = absl::StrCat("http://127.0.0.1:", port);
+  options.client_id = "c1";
+  Client client(options);
+  ASSERT_TRUE(client
+                  .Register("pkg.S/M",
+                            [](CallContext&, absl::string_view) {
+                              return absl::StatusOr<std::string>("{}");
+                            })
+                  .ok());
+  ASSERT_TRUE(client.Start().ok());
+  ASSERT_TRUE(client.WaitUntilConnected(absl::Seconds(10)));
+  ASSERT_TRUE(server.Call("c1", "pkg.S/M", "{}").ok());
+
+  const std::string listing = ChildDescriptors();
+  EXPECT_FALSE(absl::StrContains(listing, "socket:")) << listing;
+  client.Stop();
   server.Stop();
 }
 
