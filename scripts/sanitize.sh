@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds the whole tree with AddressSanitizer + UndefinedBehaviorSanitizer
-# into build-asan/ and runs the test suite there. (ThreadSanitizer is not
-# usable here: Debian's abseil is not built for it, so every absl::Mutex
-# handoff would be reported as a race.)
+# into build-asan/ and runs the test suite there. (ThreadSanitizer needs
+# other flags and clang: scripts/tsan.sh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
