@@ -1,7 +1,6 @@
 #include "client/active_calls.h"
 #include "proto/thread_name.h"
 
-#include <algorithm>
 #include <vector>
 
 namespace sserpc::client_internal {
@@ -20,10 +19,7 @@ std::shared_ptr<Cancellation> ActiveCalls::Begin(const std::string& call_id,
   auto cancellation = std::make_shared<Cancellation>();
   auto handle = deadlines_.emplace(deadline, call_id);
   running_.emplace(call_id, Entry{cancellation, handle});
-  if (deadline < timer_wakes_at_) {
-    timer_hint_ = deadline;
-    timer_wake_.Signal();
-  }
+  if (timer_sleep_.NeedsWake(deadline)) timer_wake_.Signal();
   if (timer_enabled_) StartTimerThreadLocked();
   return cancellation;
 }
@@ -109,17 +105,9 @@ void ActiveCalls::StartTimerThreadLocked() {
         mu_.Lock();
         continue;
       }
-      absl::Time target =
-          it == deadlines_.end() ? absl::InfiniteFuture() : it->first;
-      if (timer_hint_ > now) {
-        target = std::min(target, timer_hint_);
-      } else {
-        timer_hint_ = absl::InfiniteFuture();
-      }
-      timer_wakes_at_ = target;
-      timer_wake_.WaitWithTimeout(&mu_, target - now);
-      timer_wakes_at_ = absl::InfinitePast();
-      ++timer_wakeups_;
+      timer_sleep_.Sleep(
+          timer_wake_, &mu_,
+          it == deadlines_.end() ? absl::InfiniteFuture() : it->first, now);
     }
   });
 }
@@ -135,7 +123,7 @@ void ActiveCalls::StopTimer() {
 
 uint64_t ActiveCalls::timer_wakeups() const {
   MutexLock lock(&mu_);
-  return timer_wakeups_;
+  return timer_sleep_.wakeups();
 }
 
 size_t ActiveCalls::running() const {

@@ -16,6 +16,7 @@
 #include "proto/cancellation.h"
 #include "proto/clock.h"
 #include "proto/sync.h"
+#include "proto/timer_sleep.h"
 
 namespace sserpc::client_internal {
 
@@ -68,14 +69,8 @@ class ActiveCalls {
   absl::flat_hash_set<std::string> recent_set_ ABSL_GUARDED_BY(mu_);
   bool timer_stop_ ABSL_GUARDED_BY(mu_) = false;
   CondVar timer_wake_;
-  // The deadline the timer thread sleeps until (InfinitePast while awake):
-  // Begin() wakes it only for an earlier deadline, not once per call.
-  absl::Time timer_wakes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  // The deadline that last woke the timer thread: it sleeps no later than
-  // that, even if the call has ended since (so the next call, with a later
-  // deadline, need not wake it again).
-  absl::Time timer_hint_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  uint64_t timer_wakeups_ ABSL_GUARDED_BY(mu_) = 0;
+  // Begin() wakes the timer thread only for an earlier deadline.
+  TimerSleep timer_sleep_ ABSL_GUARDED_BY(mu_);
   bool timer_enabled_ ABSL_GUARDED_BY(mu_) = false;  // StartTimer() called
   std::thread timer_;
 };

@@ -95,10 +95,7 @@ void Dispatcher::AddDeadlineLocked(absl::Time when, DeadlineQueue::Entry entry,
                                    DeadlineQueue::Handle* handle) {
   auto h = deadlines_.Add(when, std::move(entry));
   if (handle != nullptr) *handle = h;
-  if (when < timer_wakes_at_) {
-    timer_hint_ = when;
-    timer_wake_.Signal();
-  }
+  if (timer_sleep_.NeedsWake(when)) timer_wake_.Signal();
 }
 
 std::string Dispatcher::StartCall(absl::string_view client_id,
@@ -567,7 +564,7 @@ void Dispatcher::ExpireDue() {
 
 uint64_t Dispatcher::timer_wakeups() {
   MutexLock lock(&mu_);
-  return timer_wakeups_;
+  return timer_sleep_.wakeups();
 }
 
 void Dispatcher::RunTimer() {
@@ -583,16 +580,8 @@ void Dispatcher::RunTimer() {
       mu_.Lock();
       continue;
     }
-    absl::Time target = next.value_or(absl::InfiniteFuture());
-    if (timer_hint_ > now) {
-      target = std::min(target, timer_hint_);
-    } else {
-      timer_hint_ = absl::InfiniteFuture();
-    }
-    timer_wakes_at_ = target;
-    timer_wake_.WaitWithTimeout(&mu_, target - now);
-    timer_wakes_at_ = absl::InfinitePast();
-    ++timer_wakeups_;
+    timer_sleep_.Sleep(timer_wake_, &mu_,
+                       next.value_or(absl::InfiniteFuture()), now);
   }
   mu_.Unlock();
 }

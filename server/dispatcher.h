@@ -14,6 +14,7 @@
 #include "proto/clock.h"
 #include "proto/envelope.h"
 #include "proto/sync.h"
+#include "proto/timer_sleep.h"
 #include "server/call.h"
 #include "server/deadline_queue.h"
 #include "server/options.h"
@@ -175,15 +176,8 @@ class Dispatcher {
   DeadlineQueue deadlines_ ABSL_GUARDED_BY(mu_);
   ServerStats stats_ ABSL_GUARDED_BY(mu_);  // counters; gauges filled in Stats()
   CondVar timer_wake_;  // with mu_: an earlier deadline, or shutdown
-  // The deadline RunTimer() sleeps until (InfiniteFuture: none; InfinitePast:
-  // it is awake and will look again before sleeping). A new deadline wakes
-  // it only if earlier: most calls end before their deadline, so the timer
-  // sleeps through them instead of waking once per call.
-  absl::Time timer_wakes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  // The deadline that last woke the timer: it sleeps no later than that even
-  // if the call has ended since, so the next call need not wake it again.
-  absl::Time timer_hint_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  uint64_t timer_wakeups_ ABSL_GUARDED_BY(mu_) = 0;
+  // A new deadline wakes RunTimer() only if earlier than it sleeps until.
+  TimerSleep timer_sleep_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sserpc::server_internal
