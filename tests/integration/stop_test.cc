@@ -54,6 +54,23 @@ std::shared_ptr<Outcome> StartCall(Server& server, const std::string& client,
   return outcome;
 }
 
+// After Stop(): every call in flight ended once, UNAVAILABLE, and the server
+// holds no connection and no call.
+void ExpectAllEndedUnavailableAndNothingOpen(
+    Server& server, const std::vector<std::shared_ptr<Outcome>>& in_flight) {
+  for (size_t i = 0; i < in_flight.size(); ++i) {
+    Outcome& o = *in_flight[i];
+    ASSERT_TRUE(o.done.HasBeenNotified()) << "call " << i << " still pending after Stop()";
+    MutexLock lock(&o.mu);
+    EXPECT_EQ(o.completions, 1) << "call " << i;
+    EXPECT_EQ(o.code, absl::StatusCode::kUnavailable) << "call " << i << ": " << o.message;
+  }
+  ServerStats after = server.Stats();
+  EXPECT_EQ(after.open_connections, 0u);
+  EXPECT_EQ(after.pending_calls, 0u);
+  EXPECT_EQ(after.calls_started, after.calls_answered + after.calls_failed);
+}
+
 std::unique_ptr<Client> MakeClient(int port, const std::string& id,
                                    Mutex* mu, int* running) {
   ClientOptions co;
@@ -129,18 +146,8 @@ TEST(StopTest, StopWithCallsInFlightAndAnIdleKeepAliveAnswerConnectionReturnsPro
   server.Stop();
   const absl::Duration took = absl::Now() - start;
   EXPECT_LT(took, absl::Seconds(5)) << "Stop() took " << took;
-  for (size_t i = 0; i < in_flight.size(); ++i) {
-    Outcome& o = *in_flight[i];
-    ASSERT_TRUE(o.done.HasBeenNotified()) << "call " << i << " still pending after Stop()";
-    MutexLock lock(&o.mu);
-    EXPECT_EQ(o.completions, 1) << "call " << i;
-    EXPECT_EQ(o.code, absl::StatusCode::kUnavailable) << "call " << i << ": " << o.message;
-  }
-  ServerStats after = server.Stats();
-  EXPECT_EQ(after.open_connections, 0u);
-  EXPECT_EQ(after.pending_calls, 0u);
-  EXPECT_EQ(after.calls_started, after.calls_answered + after.calls_failed);
-  EXPECT_EQ(after.calls_answered, 1u);
+  ExpectAllEndedUnavailableAndNothingOpen(server, in_flight);
+  EXPECT_EQ(server.Stats().calls_answered, 1u);
 
   // Calls after the stop fail at once; the stop is idempotent.
   auto late = StartCall(server, "busy", "demo.S/Echo");
@@ -260,17 +267,7 @@ TEST(StopTest, ReturnsPromptlyWithAnIdleAnswerConnectionAndABlockedStreamWrite) 
   std::printf("Stop() took %s with %zu calls in flight\n",
               absl::FormatDuration(took).c_str(), in_flight.size());
   EXPECT_LT(took, absl::Seconds(3));  // write_timeout is 20 s
-  for (size_t i = 0; i < in_flight.size(); ++i) {
-    Outcome& o = *in_flight[i];
-    ASSERT_TRUE(o.done.HasBeenNotified()) << "call " << i << " still pending after Stop()";
-    MutexLock lock(&o.mu);
-    EXPECT_EQ(o.completions, 1) << "call " << i;
-    EXPECT_EQ(o.code, absl::StatusCode::kUnavailable) << "call " << i << ": " << o.message;
-  }
-  ServerStats after = server.Stats();
-  EXPECT_EQ(after.open_connections, 0u);
-  EXPECT_EQ(after.pending_calls, 0u);
-  EXPECT_EQ(after.calls_started, after.calls_answered + after.calls_failed);
+  ExpectAllEndedUnavailableAndNothingOpen(server, in_flight);
 
   client.Stop(absl::ZeroDuration());
   ::close(fd);
