@@ -15,18 +15,24 @@ namespace sserpc {
 class CallContext {
  public:
   CallContext(std::string call_id, std::string method, std::string client_id,
-              absl::Time deadline, Cancellation* cancellation)
+              absl::Time deadline, Cancellation* cancellation,
+              bool protobuf_payload = false)
       : call_id_(std::move(call_id)),
         method_(std::move(method)),
         client_id_(std::move(client_id)),
         deadline_(deadline),
-        cancellation_(cancellation) {}
+        cancellation_(cancellation),
+        protobuf_payload_(protobuf_payload) {}
 
   const std::string& call_id() const { return call_id_; }
   const std::string& method() const { return method_; }
   const std::string& client_id() const { return client_id_; }
   // The caller's deadline, as this client's clock sees it.
   absl::Time deadline() const { return deadline_; }
+  // True when the request payload is in the protobuf binary format (a typed
+  // call to a client with ClientOptions::protobuf_payloads); the answer
+  // payload must then be protobuf too. Otherwise both are JSON.
+  bool protobuf_payload() const { return protobuf_payload_; }
 
   // True once the call is over for the caller: the server sent `cancel`
   // (caller cancelled, deadline, caller gone), the deadline passed here, or
@@ -44,11 +50,13 @@ class CallContext {
   std::string client_id_;
   absl::Time deadline_;
   Cancellation* cancellation_;
+  bool protobuf_payload_;
 };
 
-// Runs one call: returns the answer payload as JSON text, or an error status
-// (its code and message reach the caller). Runs on a worker thread; handlers
-// for different calls run concurrently.
+// Runs one call: returns the answer payload as JSON text (protobuf bytes
+// when ctx.protobuf_payload()), or an error status (its code and message
+// reach the caller). Runs on a worker thread; handlers for different calls
+// run concurrently.
 using Handler =
     std::function<absl::StatusOr<std::string>(CallContext& ctx,
                                               absl::string_view payload_json)>;

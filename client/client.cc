@@ -10,6 +10,7 @@
 #include "client/reply_sender.h"
 #include "client/server_url.h"
 #include "client/worker_pool.h"
+#include "proto/binary_envelope.h"
 #include "proto/clock.h"
 #include "proto/envelope.h"
 #include "proto/ids.h"
@@ -58,6 +59,16 @@ absl::Status Client::Start() {
   {
     MutexLock lock(&mu_);
     if (started_) return absl::FailedPreconditionError("already started");
+    if (options_.protobuf_payloads) {
+      for (const auto& [method, registered] : handlers_) {
+        if (!registered.options.accepts_protobuf) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "ClientOptions::protobuf_payloads needs every handler to accept "
+              "protobuf (typed handlers do); the one for ", method,
+              " takes JSON only"));
+        }
+      }
+    }
     started_ = true;
   }
   // A process may hold thousands of clients, each a mostly blocked stream
@@ -140,7 +151,9 @@ void Client::Stop(absl::Duration drain) {
 
 void Client::OnEvent(const SseEvent& event) {
   if (event.event == "request") {
-    OnRequest(event.data);
+    OnRequest(event.data, /*protobuf=*/false);
+  } else if (event.event == "request-proto") {
+    OnRequest(event.data, /*protobuf=*/true);
   } else if (event.event == "cancel") {
     absl::StatusOr<CancelEnvelope> c = ParseCancelData(event.data);
     if (!c.ok()) {
@@ -174,8 +187,9 @@ void Client::OnEvent(const SseEvent& event) {
   // Other event types are ignored, so the protocol can grow.
 }
 
-void Client::OnRequest(absl::string_view data) {
-  absl::StatusOr<RequestEnvelope> parsed = ParseRequestData(data);
+void Client::OnRequest(absl::string_view data, bool protobuf) {
+  absl::StatusOr<RequestEnvelope> parsed =
+      protobuf ? ParseRequestDataProto(data) : ParseRequestData(data);
   if (!parsed.ok()) {
     SSERPC_LOG(kWarn, "ignoring malformed request event: ",
                parsed.status().message());
@@ -200,10 +214,20 @@ void Client::OnRequest(absl::string_view data) {
            absl::UnimplementedError(absl::StrCat(
                "client ", options_.client_id, " has no handler for ",
                req.method)),
-           deadline, /*on_stream_thread=*/true);
+           req.protobuf, deadline, /*on_stream_thread=*/true);
     return;
   }
   const Registered* h = &handler->second;
+  if (req.protobuf && !h->options.accepts_protobuf) {
+    // Only a server that ignored the negotiation sends this.
+    active_->End(req.call_id);
+    Answer(req.call_id,
+           absl::InvalidArgumentError(absl::StrCat(
+               "the handler of client ", options_.client_id, " for ",
+               req.method, " takes JSON payloads only")),
+           req.protobuf, deadline, /*on_stream_thread=*/true);
+    return;
+  }
   if (h->options.run_on_stream_thread) {
     RunCall(h->handler, std::move(req), deadline, std::move(cancellation),
             /*on_stream_thread=*/true);
@@ -220,7 +244,7 @@ void Client::OnRequest(absl::string_view data) {
     Answer(call_id,
            absl::ResourceExhaustedError(absl::StrCat(
                "client ", options_.client_id, " is running too many calls")),
-           deadline, /*on_stream_thread=*/true);
+           protobuf, deadline, /*on_stream_thread=*/true);
   }
 }
 
@@ -233,7 +257,7 @@ void Client::RunCall(const Handler& handler, RequestEnvelope req,
     result = cancellation->status();
   } else {
     CallContext ctx(req.call_id, req.method, options_.client_id, deadline,
-                    cancellation.get());
+                    cancellation.get(), req.protobuf);
     try {
       result = handler(ctx, req.payload);
     } catch (const std::exception& e) {
@@ -258,18 +282,22 @@ void Client::RunCall(const Handler& handler, RequestEnvelope req,
     if (!stopping) return;
     if (!result.ok() && result.status() == cancellation->status()) return;
   }
-  Answer(std::move(req.call_id), std::move(result), deadline,
+  Answer(std::move(req.call_id), std::move(result), req.protobuf, deadline,
          on_stream_thread);
 }
 
 void Client::Answer(std::string call_id, absl::StatusOr<std::string> result,
-                    absl::Time deadline, bool on_stream_thread) {
+                    bool protobuf, absl::Time deadline, bool on_stream_thread) {
   ReplyEnvelope reply;
   reply.call_id = std::move(call_id);
+  reply.protobuf = protobuf;
   if (result.ok()) {
     reply.payload = *std::move(result);
-    if (reply.payload.empty()) reply.payload = "{}";
-    absl::Status valid = json::Validate(reply.payload);
+    if (!protobuf && reply.payload.empty()) reply.payload = "{}";
+    // Protobuf bytes are not checked here: any bytes may be a message, and
+    // the typed caller parses them.
+    absl::Status valid =
+        protobuf ? absl::OkStatus() : json::Validate(reply.payload);
     if (!valid.ok()) {
       reply.payload.clear();
       reply.error = absl::InternalError(absl::StrCat(

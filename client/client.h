@@ -30,6 +30,11 @@ struct HandlerOptions {
   // handoff less per call, for handlers that are quick and never block.
   // While it runs, no other event of the stream is read.
   bool run_on_stream_thread = false;
+  // The handler reads and writes the protobuf binary format when its
+  // context's protobuf_payload() says so (typed handlers: generated code
+  // sets this). Required of every handler with
+  // ClientOptions::protobuf_payloads.
+  bool accepts_protobuf = false;
 };
 
 // An sserpc client: holds one stream to the server, runs the handlers the
@@ -60,6 +65,8 @@ class Client {
                         HandlerOptions options = HandlerOptions());
 
   // Validates the options and starts connecting in the background.
+  // INVALID_ARGUMENT for a bad client id or server URL, or for
+  // protobuf_payloads with a handler that does not accept protobuf.
   absl::Status Start();
 
   // Waits until a stream is open (its session event arrived).
@@ -92,7 +99,8 @@ class Client {
 
  private:
   void OnEvent(const SseEvent& event);
-  void OnRequest(absl::string_view data);
+  // `protobuf`: the data of `event: request-proto`.
+  void OnRequest(absl::string_view data, bool protobuf);
   // Runs one call's handler (on a worker, or the stream thread) and answers.
   // `on_stream_thread`: the answer is posted after the stream thread has
   // handled the rest of the bytes it read (ReplySender::Flush).
@@ -100,8 +108,9 @@ class Client {
                std::shared_ptr<Cancellation> cancellation,
                bool on_stream_thread);
   // Queues the answer of a call (REQUIRES: the call was Begin()-ed and ended).
+  // `protobuf`: the call came as protobuf, and a payload answer is in it.
   void Answer(std::string call_id, absl::StatusOr<std::string> result,
-              absl::Time deadline, bool on_stream_thread);
+              bool protobuf, absl::Time deadline, bool on_stream_thread);
 
   const ClientOptions options_;
   struct Registered {

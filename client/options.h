@@ -46,6 +46,15 @@ struct ClientOptions {
   // Call ids remembered after their call ended, to ignore redeliveries.
   size_t dedup_window = 8192;
 
+  // Ask the server for protobuf payloads (docs/PROTOCOL.md, "Protobuf
+  // payloads"): typed calls' requests then arrive in the protobuf binary
+  // format and are answered in it, which saves the proto3 JSON conversions
+  // on both sides. Every handler must accept protobuf
+  // (HandlerOptions::accepts_protobuf, as the generated Register() sets);
+  // Start() refuses otherwise. Calls made with JSON stay JSON; a server
+  // that does not know the option sends JSON.
+  bool protobuf_payloads = false;
+
   // Time source; nullptr means the real clock. Must outlive the client.
   Clock* clock = nullptr;
 };

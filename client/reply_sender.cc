@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "proto/binary_envelope.h"
 #include "proto/json.h"
 #include "proto/log.h"
 #include "proto/thread_name.h"
@@ -154,8 +155,11 @@ void ReplySender::Loop() {
       size_t bytes = 0;
       while (!batch.empty()) {
         size_t b = batch.front().reply.payload.size() + 128;
-        if (!chunk.empty() && (bytes + b > options_.max_batch_bytes ||
-                               batch.front().alone)) {
+        // A body is all JSON or all protobuf (answers take their call's
+        // form).
+        if (!chunk.empty() &&
+            (bytes + b > options_.max_batch_bytes || batch.front().alone ||
+             batch.front().reply.protobuf != chunk.front().reply.protobuf)) {
           break;
         }
         bytes += b;
@@ -180,7 +184,10 @@ void ReplySender::Loop() {
 
 std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
   std::string body;
-  if (batch.size() == 1) {
+  const bool protobuf = batch.front().reply.protobuf;
+  if (protobuf) {
+    for (const Item& i : batch) AppendReplyProto(i.reply, &body);  // ReplyBatch
+  } else if (batch.size() == 1) {
     AppendReply(batch.front().reply, &body);
   } else {
     body.push_back('[');
@@ -190,7 +197,8 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
     }
     body.push_back(']');
   }
-  httplib::Result res = http_->Post(path_, body, "application/json");
+  httplib::Result res = http_->Post(
+      path_, body, protobuf ? kProtobufContentType : "application/json");
   {
     MutexLock lock(&mu_);
     ++stats_.posts;
@@ -217,7 +225,17 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
   }
   uint64_t delivered = 0;
   uint64_t refused = 0;
-  if (batch.size() == 1 || status != 200) {
+  if (status == 200 && protobuf) {
+    // Some answers of a binary body were refused: one result each.
+    absl::Status parsed =
+        ForEachReplyResultProto(res->body, [&](absl::string_view, int st) {
+          ++(st / 100 == 2 ? delivered : refused);
+        });
+    if (!parsed.ok()) {
+      delivered = batch.size();  // a 200 means the batch was taken
+      refused = 0;
+    }
+  } else if (batch.size() == 1 || status != 200) {
     if (status / 100 == 2) {
       delivered = batch.size();
     } else {

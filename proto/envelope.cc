@@ -116,10 +116,12 @@ absl::StatusOr<CancelEnvelope> ParseCancelData(absl::string_view data) {
 }
 
 void AppendSessionData(absl::string_view client_id, int64_t heartbeat_ms,
-                       std::string* out) {
+                       bool protobuf_payloads, std::string* out) {
   out->append("{\"client_id\":");
   json::AppendQuoted(client_id, out);
-  absl::StrAppend(out, ",\"heartbeat_ms\":", heartbeat_ms, "}");
+  absl::StrAppend(out, ",\"heartbeat_ms\":", heartbeat_ms);
+  if (protobuf_payloads) out->append(",\"payloads\":\"protobuf\"");
+  out->push_back('}');
 }
 
 absl::StatusOr<SessionEnvelope> ParseSessionData(absl::string_view data) {
@@ -131,6 +133,12 @@ absl::StatusOr<SessionEnvelope> ParseSessionData(absl::string_view data) {
         }
         if (Is(key, "heartbeat_ms", "heartbeatMs")) {
           return json::ParseInt64(value, &e.heartbeat_ms);
+        }
+        if (key == "payloads") {
+          std::string payloads;
+          absl::Status s = json::ParseStringValue(value, &payloads);
+          e.protobuf_payloads = payloads == "protobuf";
+          return s;
         }
         return absl::OkStatus();
       });

@@ -20,14 +20,18 @@ struct RequestEnvelope {
   std::string call_id;
   std::string method;
   int64_t timeout_ms = 0;
-  std::string payload;  // raw JSON
+  std::string payload;  // raw JSON, or protobuf binary when `protobuf`
+  bool protobuf = false;  // came as `event: request-proto`
 };
 
 struct ReplyEnvelope {
   std::string call_id;
   // OK for a payload answer; otherwise the client's error.
   absl::Status error;
-  std::string payload;  // raw JSON; empty when `error` is not OK
+  // Raw JSON, or protobuf binary when `protobuf`; empty when `error` is not
+  // OK.
+  std::string payload;
+  bool protobuf = false;
 };
 
 struct CancelEnvelope {
@@ -38,6 +42,7 @@ struct CancelEnvelope {
 struct SessionEnvelope {
   std::string client_id;
   int64_t heartbeat_ms = 0;
+  bool protobuf_payloads = false;  // "payloads":"protobuf"
 };
 
 // Appends the data of `event: request`. `payload_json` must be valid JSON.
@@ -51,7 +56,7 @@ void AppendCancelData(absl::string_view call_id, absl::StatusCode code,
 absl::StatusOr<CancelEnvelope> ParseCancelData(absl::string_view data);
 
 void AppendSessionData(absl::string_view client_id, int64_t heartbeat_ms,
-                       std::string* out);
+                       bool protobuf_payloads, std::string* out);
 absl::StatusOr<SessionEnvelope> ParseSessionData(absl::string_view data);
 
 // Appends one reply object (payload or error form).

@@ -6,6 +6,7 @@
 // The contract between protoc-gen-sserpc's output and the runtime's typed
 // helpers (server/typed_call.h, client/typed_handler.h). Generated code
 // refuses to compile against a runtime with another value: regenerate it.
-#define SSERPC_CODEGEN_ABI 1
+// 2: typed calls send protobuf bytes; typed handlers accept protobuf.
+#define SSERPC_CODEGEN_ABI 2
 
 #endif  // SSERPC_PROTO_VERSION_H_

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "proto/binary_envelope.h"
 #include "proto/futex_hash.h"
 #include "proto/ids.h"
 #include "proto/json.h"
@@ -57,7 +58,13 @@ void Dispatcher::Run(Completions& completions) {
   if (outermost) tls_deferred = &deferred;
   for (Completion& c : completions) {
     if (c.cancellation != nullptr) c.cancellation->RemoveCallback(c.cancel_handle);
-    c.done(std::move(c.result));
+    if (!c.raw_done) {
+      c.done(std::move(c.result));
+    } else if (c.result.ok()) {
+      c.raw_done(RawAnswer{*std::move(c.result), c.protobuf_answer});
+    } else {
+      c.raw_done(std::move(c.result).status());
+    }
   }
   completions.clear();
   if (outermost) {
@@ -103,18 +110,45 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
                                   std::string payload_json,
                                   const CallOptions& options,
                                   CallCallback done) {
+  return Start(client_id, method, std::move(payload_json), nullptr, options,
+               std::move(done), nullptr);
+}
+
+std::string Dispatcher::StartProtoCall(absl::string_view client_id,
+                                       absl::string_view method,
+                                       std::string request_proto,
+                                       const RequestTranscoder& transcoder,
+                                       const CallOptions& options,
+                                       RawCallCallback done) {
+  return Start(client_id, method, std::move(request_proto), &transcoder,
+               options, nullptr, std::move(done));
+}
+
+std::string Dispatcher::Start(absl::string_view client_id,
+                              absl::string_view method, std::string payload,
+                              const RequestTranscoder* transcoder,
+                              const CallOptions& options, CallCallback done,
+                              RawCallCallback raw_done) {
+  auto fail = [&](absl::Status status) {
+    if (raw_done) {
+      raw_done(std::move(status));
+    } else {
+      done(std::move(status));
+    }
+    return std::string();
+  };
   absl::Status invalid = ValidateClientId(client_id);
   if (invalid.ok()) invalid = ValidateMethodName(method);
-  if (invalid.ok() && payload_json.size() > options_.max_body_bytes) {
+  if (invalid.ok() && payload.size() > options_.max_body_bytes) {
     MutexLock lock(&mu_);
     ++stats_.refused_payload_too_large;
     invalid = absl::ResourceExhaustedError(
-        absl::StrCat("request payload is ", payload_json.size(),
+        absl::StrCat("request payload is ", payload.size(),
                      " bytes; the limit is ", options_.max_body_bytes));
   }
-  if (invalid.ok()) {
-    if (payload_json.empty()) payload_json = "{}";
-    invalid = json::Validate(payload_json);
+  if (invalid.ok() && transcoder == nullptr) {
+    if (payload.empty()) payload = "{}";
+    invalid = json::Validate(payload);
   }
   if (invalid.ok() && options.timeout <= absl::ZeroDuration()) {
     invalid = absl::DeadlineExceededError("timeout is not positive");
@@ -123,16 +157,14 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
       options.cancellation->IsCancelled()) {
     invalid = options.cancellation->status();
   }
-  if (!invalid.ok()) {
-    done(std::move(invalid));
-    return "";
-  }
+  if (!invalid.ok()) return fail(std::move(invalid));
 
   const absl::Time now = clock_->Now();
   auto request = std::make_shared<OutgoingRequest>();
   request->call_id = NewCallId();
   request->method = std::string(method);
-  request->payload = std::move(payload_json);
+  request->payload = std::move(payload);
+  request->transcoder = transcoder;
   request->deadline = now + std::min(options.timeout, options_.max_timeout);
   const std::string call_id = request->call_id;
 
@@ -196,6 +228,7 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
       call.request = request;
       call.wait_for_client = options.wait_for_client;
       call.done = std::move(done);
+      call.raw_done = std::move(raw_done);
       call.cancellation = options.cancellation;
       AddDeadlineLocked(request->deadline,
                         {DeadlineQueue::Kind::kCall, call_id, 0},
@@ -212,10 +245,7 @@ std::string Dispatcher::StartCall(absl::string_view client_id,
     }
   }
   Run(completions);
-  if (!refused.ok()) {
-    done(std::move(refused));
-    return "";
-  }
+  if (!refused.ok()) return fail(std::move(refused));
 
   if (options.cancellation != nullptr) {
     uint64_t handle = options.cancellation->AddCallback(
@@ -254,8 +284,26 @@ CallResult Dispatcher::CallAndWait(absl::string_view client_id,
   return result;
 }
 
+RawCallResult Dispatcher::ProtoCallAndWait(absl::string_view client_id,
+                                           absl::string_view method,
+                                           std::string request_proto,
+                                           const RequestTranscoder& transcoder,
+                                           const CallOptions& options) {
+  Notification done;
+  RawCallResult result;
+  StartProtoCall(client_id, method, std::move(request_proto), transcoder,
+                 options, [&](RawCallResult r) {
+                   result = std::move(r);
+                   done.Notify();
+                 });
+  WakeDeferredWriters();  // as in CallAndWait
+  done.WaitForNotification();
+  return result;
+}
+
 bool Dispatcher::FinishLocked(absl::string_view call_id, CallResult result,
-                              bool tell_client, Completions* out) {
+                              bool tell_client, Completions* out,
+                              bool protobuf_answer) {
   auto it = calls_.find(call_id);
   if (it == calls_.end()) return false;
   PendingCall call = std::move(it->second);
@@ -280,7 +328,8 @@ bool Dispatcher::FinishLocked(absl::string_view call_id, CallResult result,
     }
     MaybeEraseSessionLocked(*session);
   }
-  out->push_back(Completion{std::move(call.done), std::move(result),
+  out->push_back(Completion{std::move(call.done), std::move(call.raw_done),
+                            std::move(result), protobuf_answer,
                             std::move(call.cancellation), call.cancel_handle});
   return true;
 }
@@ -332,7 +381,8 @@ void Dispatcher::MaybeEraseSessionLocked(Session& session) {
 }
 
 absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
-    absl::string_view client_id, std::optional<uint64_t> last_event_id) {
+    absl::string_view client_id, std::optional<uint64_t> last_event_id,
+    bool protobuf_payloads) {
   absl::Status invalid = ValidateClientId(client_id);
   if (!invalid.ok()) return invalid;
   MutexLock lock(&mu_);
@@ -372,11 +422,12 @@ absl::StatusOr<std::shared_ptr<StreamState>> Dispatcher::OpenStream(
   auto stream = std::make_shared<StreamState>();
   stream->client_id = session->client_id();
   stream->generation = next_generation_++;
+  stream->protobuf_payloads = protobuf_payloads;
   AppendSseRetry(absl::ToInt64Milliseconds(options_.retry_hint),
                  &stream->preamble);
   std::string data;
   AppendSessionData(client_id, absl::ToInt64Milliseconds(options_.heartbeat),
-                    &data);
+                    protobuf_payloads, &data);
   AppendSseEvent("session", data, 0, &stream->preamble);
 
   if (session->grace_deadline.has_value()) {
@@ -438,17 +489,38 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
   // Formatting happens outside the lock: requests are immutable.
   const absl::Time now = clock_->Now();
   std::string data;
+  std::vector<std::pair<std::string, absl::Status>> untranscodable;
   for (const OutboxItem& item : items) {
     data.clear();
     if (item.is_request()) {
       const OutgoingRequest& r = *item.request;
-      AppendRequestData(r.call_id, r.method, RemainingMs(r.deadline, now),
-                        r.payload, &data);
+      const int64_t timeout_ms = RemainingMs(r.deadline, now);
+      if (r.transcoder == nullptr) {
+        AppendRequestData(r.call_id, r.method, timeout_ms, r.payload, &data);
+      } else if (stream.protobuf_payloads) {
+        AppendRequestDataProto(r.call_id, r.method, timeout_ms, r.payload,
+                               &data);
+        AppendSseEvent("request-proto", data, item.event_id, out);
+        continue;
+      } else {
+        absl::StatusOr<std::string> json = r.transcoder->ToJson(r.payload);
+        if (!json.ok()) {
+          untranscodable.emplace_back(r.call_id, json.status());
+          continue;
+        }
+        AppendRequestData(r.call_id, r.method, timeout_ms, *json, &data);
+      }
       AppendSseEvent("request", data, item.event_id, out);
     } else {
       AppendCancelData(item.cancel_call_id, item.cancel_code, &data);
       AppendSseEvent("cancel", data, 0, out);
     }
+  }
+  // A typed request this client cannot be sent (its JSON form failed, e.g.
+  // an Any of an unknown type) ends its call; the client never saw it.
+  for (auto& [call_id, why] : untranscodable) {
+    Cancel(call_id, absl::InternalError(absl::StrCat(
+                        "cannot send the request as JSON: ", why.message())));
   }
   return WriteStatus::kData;
 }
@@ -480,10 +552,18 @@ absl::Status Dispatcher::DeliverLocked(absl::string_view client_id,
     return absl::NotFoundError(absl::StrCat(
         "no pending call \"", reply.call_id, "\" for this client"));
   }
+  if (reply.protobuf && reply.error.ok() &&
+      it->second.request->transcoder == nullptr) {
+    // The caller gave JSON and expects JSON back; only typed calls (whose
+    // callers can read both) take protobuf answers. Nothing changes.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "call \"", reply.call_id,
+        "\" was made with a JSON payload: answer it in JSON"));
+  }
   CallResult result = reply.error.ok() ? CallResult(std::move(reply.payload))
                                        : CallResult(std::move(reply.error));
   FinishLocked(reply.call_id, std::move(result), /*tell_client=*/false,
-               completions);
+               completions, reply.protobuf && reply.error.ok());
   return absl::OkStatus();
 }
 

@@ -48,6 +48,21 @@ class Dispatcher {
   CallResult CallAndWait(absl::string_view client_id, absl::string_view method,
                          std::string payload_json, const CallOptions& options);
 
+  // A typed call: the request is protobuf bytes, sent as they are to a
+  // client that negotiated protobuf payloads and as `transcoder`'s JSON to
+  // any other; `done` gets the answer in the form the client sent it.
+  // `transcoder` must outlive the call.
+  std::string StartProtoCall(absl::string_view client_id,
+                             absl::string_view method,
+                             std::string request_proto,
+                             const RequestTranscoder& transcoder,
+                             const CallOptions& options, RawCallCallback done);
+  RawCallResult ProtoCallAndWait(absl::string_view client_id,
+                                 absl::string_view method,
+                                 std::string request_proto,
+                                 const RequestTranscoder& transcoder,
+                                 const CallOptions& options);
+
   // Ends a pending call with `status` and tells the client. Returns false if
   // the call is not pending (unknown, or already ended).
   bool Cancel(absl::string_view call_id, absl::Status status);
@@ -55,8 +70,11 @@ class Dispatcher {
   // A stream opened for `client_id` (already authenticated). A stream that
   // was open for it is closed (takeover). Pending requests are queued again:
   // those after `last_event_id`, or all of them without one.
+  // `protobuf_payloads`: the client asked for protobuf payloads (typed
+  // calls' requests then go to it as `event: request-proto`).
   absl::StatusOr<std::shared_ptr<StreamState>> OpenStream(
-      absl::string_view client_id, std::optional<uint64_t> last_event_id);
+      absl::string_view client_id, std::optional<uint64_t> last_event_id,
+      bool protobuf_payloads = false);
 
   enum class WriteStatus { kData, kIdle, kClosed };
   // Waits up to `max_wait` for something to write on `stream` and appends it
@@ -110,13 +128,16 @@ class Dispatcher {
     std::shared_ptr<const OutgoingRequest> request;
     DeadlineQueue::Handle deadline_handle;
     bool wait_for_client = false;
-    CallCallback done;
+    CallCallback done;         // JSON calls
+    RawCallCallback raw_done;  // typed calls
     std::shared_ptr<Cancellation> cancellation;
     uint64_t cancel_handle = 0;
   };
   struct Completion {
     CallCallback done;
+    RawCallCallback raw_done;
     CallResult result;
+    bool protobuf_answer = false;
     std::shared_ptr<Cancellation> cancellation;
     uint64_t cancel_handle = 0;
   };
@@ -125,9 +146,17 @@ class Dispatcher {
   // Removes the call and queues its completion. `tell_client`: the call ended
   // without the client's answer, so the client gets a cancel event.
   // REQUIRES: mu_ held.
+  // `protobuf_answer`: `result` holds the client's answer in protobuf.
   bool FinishLocked(absl::string_view call_id, CallResult result,
-                    bool tell_client, Completions* out)
+                    bool tell_client, Completions* out,
+                    bool protobuf_answer = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // StartCall and StartProtoCall: exactly one of `done`, `raw_done` is set;
+  // `transcoder` is null for a JSON payload.
+  std::string Start(absl::string_view client_id, absl::string_view method,
+                    std::string payload, const RequestTranscoder* transcoder,
+                    const CallOptions& options, CallCallback done,
+                    RawCallCallback raw_done);
   // Ends the call `reply` answers (queuing its completion), or NOT_FOUND.
   absl::Status DeliverLocked(absl::string_view client_id, ReplyEnvelope& reply,
                              Completions* completions)

@@ -14,6 +14,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "proto/binary_envelope.h"
 #include "proto/envelope.h"
 #include "proto/ids.h"
 #include "proto/json.h"
@@ -270,8 +272,17 @@ void HttpService::HandleEvents(const httplib::Request& req,
     }
     last_event_id = n;
   }
+  // `?payloads=protobuf,json`: the client's preference, best first; the
+  // first form this server supports wins, and names it does not know are
+  // skipped (so a newer client can offer forms older servers lack).
+  bool protobuf_payloads = false;
+  for (absl::string_view form :
+       absl::StrSplit(req.get_param_value("payloads"), ',')) {
+    if (form == "protobuf") protobuf_payloads = true;
+    if (form == "protobuf" || form == "json") break;
+  }
   absl::StatusOr<std::shared_ptr<StreamState>> stream =
-      dispatcher_->OpenStream(client_id, last_event_id);
+      dispatcher_->OpenStream(client_id, last_event_id, protobuf_payloads);
   if (!stream.ok()) return SetError(res, stream.status());
 
   res.set_header("Cache-Control", "no-cache");
@@ -329,6 +340,29 @@ void HttpService::HandleReplies(const httplib::Request& req,
   if (!AuthorizeClient(req, client_id, res)) return;
   if (!BodyWithinLimit(req, res)) return;
   std::vector<ReplyEnvelope> replies;
+  if (IsProtobufContentType(req.get_header_value("Content-Type"))) {
+    absl::Status parsed = ParseRepliesProto(req.body, &replies);
+    if (!parsed.ok()) return SetError(res, parsed);
+    std::vector<std::string> call_ids;
+    call_ids.reserve(replies.size());
+    for (const ReplyEnvelope& r : replies) call_ids.push_back(r.call_id);
+    const std::vector<absl::Status> statuses =
+        dispatcher_->DeliverReplies(client_id, std::move(replies));
+    if (std::all_of(statuses.begin(), statuses.end(),
+                    [](const absl::Status& s) { return s.ok(); })) {
+      res.status = 204;  // the common case costs no results body
+      return;
+    }
+    std::string body;
+    for (size_t i = 0; i < statuses.size(); ++i) {
+      const absl::Status& s = statuses[i];
+      AppendReplyResultProto(call_ids[i],
+                             s.ok() ? 200 : HttpStatusForCode(s.code()), s,
+                             &body);
+    }
+    res.set_content(body, kProtobufContentType);
+    return;
+  }
   bool is_batch = false;
   absl::Status parsed = ParseReplies(req.body, &replies, &is_batch);
   if (!parsed.ok()) return SetError(res, parsed);

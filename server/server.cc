@@ -49,6 +49,26 @@ std::string Server::CallAsync(absl::string_view client_id,
                                 options, std::move(done));
 }
 
+RawCallResult Server::CallProto(absl::string_view client_id,
+                                absl::string_view method,
+                                std::string request_proto,
+                                const RequestTranscoder& transcoder,
+                                const CallOptions& options) {
+  return dispatcher_->ProtoCallAndWait(client_id, method,
+                                       std::move(request_proto), transcoder,
+                                       options);
+}
+
+std::string Server::CallProtoAsync(absl::string_view client_id,
+                                   absl::string_view method,
+                                   std::string request_proto,
+                                   const RequestTranscoder& transcoder,
+                                   const CallOptions& options,
+                                   RawCallCallback done) {
+  return dispatcher_->StartProtoCall(client_id, method, std::move(request_proto),
+                                     transcoder, options, std::move(done));
+}
+
 bool Server::Cancel(absl::string_view call_id) {
   return dispatcher_->Cancel(call_id, absl::CancelledError("cancelled by caller"));
 }

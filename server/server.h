@@ -57,6 +57,20 @@ class Server {
                         std::string payload_json, const CallOptions& options,
                         CallCallback done);
 
+  // For generated code (server/typed_call.h): a call whose request is
+  // protobuf bytes. Sent as they are to a client that negotiated protobuf
+  // payloads, as `transcoder`'s JSON to any other; the answer comes in the
+  // form the client sent. `transcoder` must outlive the call.
+  RawCallResult CallProto(absl::string_view client_id, absl::string_view method,
+                          std::string request_proto,
+                          const RequestTranscoder& transcoder,
+                          const CallOptions& options);
+  std::string CallProtoAsync(absl::string_view client_id,
+                             absl::string_view method,
+                             std::string request_proto,
+                             const RequestTranscoder& transcoder,
+                             const CallOptions& options, RawCallCallback done);
+
   // Cancels a pending call: it ends CANCELLED and the client is told.
   // Returns false if it was not pending.
   bool Cancel(absl::string_view call_id);

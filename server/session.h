@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "proto/sync.h"
+#include "server/call.h"
 #include "server/deadline_queue.h"
 
 namespace sserpc::server_internal {
@@ -22,7 +23,9 @@ namespace sserpc::server_internal {
 struct OutgoingRequest {
   std::string call_id;
   std::string method;
-  std::string payload;  // valid JSON
+  // Valid JSON; protobuf bytes when `transcoder` is set (a typed call).
+  std::string payload;
+  const RequestTranscoder* transcoder = nullptr;
   absl::Time deadline;
 };
 
@@ -51,6 +54,9 @@ struct StreamState {
   // Why the server ended the stream; sent as `event: close` when not OK.
   absl::Status close_reason;
   std::string preamble;  // `retry:` and `event: session`, written first
+  // The client negotiated protobuf payloads. Set before the stream is
+  // shared, then constant (read without the lock).
+  bool protobuf_payloads = false;
   CondVar wake;  // signalled when there is something to write
 };
 

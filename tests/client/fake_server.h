@@ -241,7 +241,7 @@ class FakeServer {
     auto stream = std::make_shared<Stream>();
     AppendSseRetry(retry_ms_, &stream->out);
     std::string session;
-    AppendSessionData(sr.client_id, 15000, &session);
+    AppendSessionData(sr.client_id, 15000, /*protobuf_payloads=*/false, &session);
     AppendSseEvent("session", session, 0, &stream->out);
     int status;
     {

@@ -52,7 +52,7 @@ std::string CancelData(absl::string_view call_id, absl::StatusCode code) {
 
 std::string SessionData(absl::string_view client_id, int64_t heartbeat_ms) {
   std::string out;
-  AppendSessionData(client_id, heartbeat_ms, &out);
+  AppendSessionData(client_id, heartbeat_ms, /*protobuf_payloads=*/false, &out);
   return out;
 }
 
@@ -328,6 +328,22 @@ TEST(SessionDataTest, RoundTrips) {
     EXPECT_EQ(e->client_id, kAwkward);
     EXPECT_EQ(e->heartbeat_ms, hb);
   }
+}
+
+TEST(SessionDataTest, SaysProtobufPayloadsOnlyWhenNegotiated) {
+  std::string with;
+  AppendSessionData("c", 15000, /*protobuf_payloads=*/true, &with);
+  EXPECT_EQ(with, R"({"client_id":"c","heartbeat_ms":15000,"payloads":"protobuf"})");
+  absl::StatusOr<SessionEnvelope> e = ParseSessionData(with);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->protobuf_payloads);
+  e = ParseSessionData(SessionData("c", 15000));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_FALSE(e->protobuf_payloads);
+  // A value this reader does not know means JSON, not an error.
+  e = ParseSessionData(R"({"client_id":"c","payloads":"flatbuffers"})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_FALSE(e->protobuf_payloads);
 }
 
 TEST(SessionDataTest, AcceptsLowerCamelCaseKeysAndQuotedInt64) {
