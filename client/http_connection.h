@@ -1,0 +1,148 @@
+#ifndef SSERPC_CLIENT_HTTP_CONNECTION_H_
+#define SSERPC_CLIENT_HTTP_CONNECTION_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace sserpc::client_internal {
+
+struct HttpResponse {
+  int status = 0;
+  std::string content_type;  // the Content-Type header's value, "" if none
+  std::string body;
+};
+
+// Host and port of an "http://host[:port]" URL (ServerUrl::scheme_host_port).
+struct HttpHostPort {
+  // As written in the URL: a name, an IPv4 literal, or an IPv6 literal in
+  // brackets ("[::1]").
+  std::string host;
+  int port = 80;
+};
+
+// INVALID_ARGUMENT unless `scheme_host_port` is "http://" followed by a
+// host and an optional port (1-65535) and nothing else.
+absl::StatusOr<HttpHostPort> ParseHttpHostPort(
+    absl::string_view scheme_host_port);
+
+// One keep-alive HTTP/1.1 connection for POSTs to one server, over plain
+// TCP: what the client's answer sender needs and nothing more. It replaces
+// cpp-httplib's Client there, which polls before every read and write,
+// builds header maps for every request and response and sends the head and
+// the body separately: here a request leaves in one sendmsg(), the socket is
+// non-blocking and only waited for when it would block, and the buffers are
+// kept from one request to the next.
+//
+// The connection is opened by the first Post() and kept open between posts
+// unless the server closes it (or says it will); an error always closes it,
+// so that the next Post() starts from a clean connection.
+//
+// Not thread-safe: one thread at a time (the answer sender's).
+class HttpConnection {
+ public:
+  // `host` as in HttpHostPort (a bracketed IPv6 literal is unbracketed for
+  // the lookup and sent bracketed in the Host header). `bearer_token`, when
+  // not empty, goes in "Authorization: Bearer <token>". `connect_timeout`
+  // bounds each connection attempt (per address), `io_timeout` each wait
+  // for the socket to take more of the request or give more of the
+  // response. Responses with a body over `max_response_body_bytes` fail.
+  HttpConnection(std::string host, int port, std::string bearer_token,
+                 absl::Duration connect_timeout, absl::Duration io_timeout,
+                 size_t max_response_body_bytes);
+  ~HttpConnection();
+
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  // POSTs `body` to `path` (which starts with '/'), connecting first if
+  // needed, and reads the whole response. Any status the server answers
+  // with is a response, not an error. Errors: UNAVAILABLE (could not
+  // connect, connection reset or closed early, malformed or oversized
+  // response), DEADLINE_EXCEEDED (a connect or a wait timed out),
+  // INVALID_ARGUMENT (CR or LF in the path, content type or token).
+  absl::StatusOr<HttpResponse> Post(absl::string_view path,
+                                    absl::string_view content_type,
+                                    absl::string_view body);
+
+  // Closes the connection, if open; the next Post() opens a new one.
+  void Close();
+
+  bool connected() const { return fd_ >= 0; }
+  // Connections opened so far.
+  uint64_t connects() const { return connects_; }
+  // Requests sent again on a new connection because the reused one turned
+  // out to be closed by the server.
+  uint64_t resends() const { return resends_; }
+
+ private:
+  enum class Recv { kData, kEof, kError };
+
+  absl::Status Connect();
+  absl::Status ConnectTo(const void* addr, unsigned addr_len, int family,
+                         int protocol);
+  // One request and its response on the open connection. On failure
+  // `*unanswered` tells whether the connection ended (or failed) before any
+  // byte of the response arrived, which on a reused connection means the
+  // server most likely closed it while it was idle.
+  absl::StatusOr<HttpResponse> Exchange(absl::string_view body,
+                                        bool* unanswered);
+  // Sends head_ and `body`. Returns early, with `*answered_early` set, if
+  // the server starts answering, or closes the connection, before it has
+  // taken the whole request: the response (if any) is to be read then.
+  absl::Status Send(absl::string_view body, bool* answered_early);
+  absl::StatusOr<HttpResponse> ReadResponse(bool* keep_open);
+  absl::Status ReadBodyWithLength(size_t length, std::string* body);
+  absl::Status ReadChunkedBody(std::string* body, size_t* head_budget);
+  absl::Status ReadBodyUntilClose(std::string* body);
+  // Finds the next line in the buffer, reading more as needed: on success
+  // [*begin, *end) is the line without its CRLF (or bare LF) and is
+  // consumed. Lines longer than `max_bytes` (terminator included) fail
+  // with `what`.
+  absl::Status ReadLine(size_t max_bytes, absl::string_view what,
+                        const char** begin, const char** end,
+                        size_t* line_bytes);
+
+  // recv() into `dst`, waiting up to io_timeout_ when nothing is there.
+  Recv Receive(char* dst, size_t size, size_t* got, absl::Status* error);
+  // Appends what the socket has to the buffer (compacting it first).
+  Recv Fill(absl::Status* error);
+  // poll() for `events`; OK when ready, DEADLINE_EXCEEDED after `timeout`.
+  absl::Status Wait(short events, absl::Duration timeout,
+                    absl::string_view waiting_for, short* revents = nullptr);
+
+  absl::Status Unavailable(absl::string_view what) const;
+  absl::Status ErrnoError(absl::string_view what, int err) const;
+
+  const std::string host_;         // for the Host header and messages
+  const std::string lookup_host_;  // for getaddrinfo (no brackets)
+  const int port_;
+  const std::string port_string_;
+  const std::string authority_;      // the Host header's value
+  const std::string authorization_;  // "Authorization: Bearer ...\r\n" or ""
+  const bool token_ok_;              // no CR, LF or NUL in the token
+  const absl::Duration connect_timeout_;
+  const absl::Duration io_timeout_;
+  const size_t max_body_bytes_;
+
+  int fd_ = -1;
+  uint64_t connects_ = 0;
+  uint64_t resends_ = 0;
+  absl::string_view path_;  // of the request in progress, for messages
+  std::string head_;        // the request head, rebuilt in place
+  // Received and not yet parsed: buf_[begin_, end_).
+  std::unique_ptr<char[]> buf_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  size_t received_ = 0;  // bytes of the current response so far
+};
+
+}  // namespace sserpc::client_internal
+
+#endif  // SSERPC_CLIENT_HTTP_CONNECTION_H_
