@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "proto/binary_envelope.h"
 #include "proto/json.h"
@@ -26,20 +27,53 @@ ReplySender::ReplySender(const ClientOptions& options, ServerUrl url,
       path_(absl::StrCat(url_.path_prefix, "/sserpc/v1/clients/",
                          options.client_id, "/replies")),
       clock_(clock) {
-  http_ = std::make_unique<httplib::Client>(url_.scheme_host_port);
-  http_->set_keep_alive(true);
-  http_->set_tcp_nodelay(true);
+  if (!absl::StartsWith(url_.scheme_host_port, "https://")) {
+    absl::StatusOr<HttpHostPort> target =
+        ParseHttpHostPort(url_.scheme_host_port);
+    if (!target.ok()) {
+      url_error_ = target.status();
+      return;
+    }
+    // A batch's response has one short result per answer; answers are
+    // counted at 128 bytes or more towards max_batch_bytes, so 4 times
+    // that bounds it with room to spare.
+    const size_t max_response_bytes =
+        std::max(options.max_message_bytes, 4 * options.max_batch_bytes);
+    http_ = std::make_unique<HttpConnection>(
+        std::move(target->host), target->port, options.token,
+        options.connect_timeout, options.reply_timeout, max_response_bytes);
+    return;
+  }
+  https_ = std::make_unique<httplib::Client>(url_.scheme_host_port);
+  https_->set_keep_alive(true);
+  https_->set_tcp_nodelay(true);
   auto sec = [](absl::Duration d) { return absl::ToInt64Seconds(d); };
   auto usec = [](absl::Duration d) {
     return absl::ToInt64Microseconds(d) % 1000000;
   };
-  http_->set_connection_timeout(sec(options.connect_timeout),
-                                usec(options.connect_timeout));
-  http_->set_read_timeout(sec(options.reply_timeout),
-                          usec(options.reply_timeout));
-  http_->set_write_timeout(sec(options.reply_timeout),
+  https_->set_connection_timeout(sec(options.connect_timeout),
+                                 usec(options.connect_timeout));
+  https_->set_read_timeout(sec(options.reply_timeout),
                            usec(options.reply_timeout));
-  if (!options.token.empty()) http_->set_bearer_token_auth(options.token);
+  https_->set_write_timeout(sec(options.reply_timeout),
+                            usec(options.reply_timeout));
+  if (!options.token.empty()) https_->set_bearer_token_auth(options.token);
+}
+
+absl::StatusOr<HttpResponse> ReplySender::Transport(
+    absl::string_view body, absl::string_view content_type) {
+  if (http_ != nullptr) return http_->Post(path_, content_type, body);
+  if (https_ == nullptr) return url_error_;
+  httplib::Result res =
+      https_->Post(path_, body.data(), body.size(),
+                   std::string(content_type.data(), content_type.size()));
+  if (!res) {
+    return absl::UnavailableError(
+        absl::StrCat("POST ", url_.scheme_host_port, path_, ": ",
+                     httplib::to_string(res.error())));
+  }
+  return HttpResponse{res->status, res->get_header_value("Content-Type"),
+                      std::move(res->body)};
 }
 
 ReplySender::~ReplySender() { Stop(absl::ZeroDuration()); }
@@ -197,14 +231,14 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
     }
     body.push_back(']');
   }
-  httplib::Result res = http_->Post(
-      path_, body, protobuf ? kProtobufContentType : "application/json");
+  absl::StatusOr<HttpResponse> res = Transport(
+      body, protobuf ? kProtobufContentType : "application/json");
   {
     MutexLock lock(&mu_);
     ++stats_.posts;
   }
-  if (!res) {
-    SSERPC_LOG(kInfo, "answer POST failed (", httplib::to_string(res.error()),
+  if (!res.ok()) {
+    SSERPC_LOG(kInfo, "answer POST failed (", res.status().message(),
                "); will retry ", batch.size(), " answer(s)");
     return batch;
   }

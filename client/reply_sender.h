@@ -8,7 +8,11 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/http_connection.h"
 #include "client/options.h"
 #include "client/server_url.h"
 #include "proto/clock.h"
@@ -63,12 +67,22 @@ class ReplySender {
   void Loop();
   // Posts `batch`; returns the items to retry.
   std::deque<Item> Post(std::deque<Item> batch);
+  // POSTs `body` to path_ on whichever transport the URL asks for.
+  absl::StatusOr<HttpResponse> Transport(absl::string_view body,
+                                         absl::string_view content_type);
 
   const ClientOptions& options_;
   const ServerUrl url_;
   const std::string path_;
   Clock* const clock_;
-  std::unique_ptr<httplib::Client> http_;  // used by the sender thread only
+  // Used by the sender thread only. http:// goes through our own
+  // connection; https:// through cpp-httplib (built with OpenSSL here),
+  // which the answer path never needed to be fast for. A URL neither can
+  // use leaves url_error_, returned by every POST (as an unusable host
+  // made every cpp-httplib POST fail before).
+  std::unique_ptr<HttpConnection> http_;
+  std::unique_ptr<httplib::Client> https_;
+  absl::Status url_error_;
 
   mutable Mutex mu_;
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
