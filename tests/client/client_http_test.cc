@@ -24,7 +24,9 @@
 #include "client/server_url.h"
 #include "gtest/gtest.h"
 #include "proto/clock.h"
+#include "proto/binary_envelope.h"
 #include "proto/envelope.h"
+#include "proto/sse.h"
 #include "proto/sync.h"
 #include "tests/client/fake_server.h"
 
@@ -156,6 +158,71 @@ TEST_F(ClientHttpTest, PostsTheAnswerOfItsHandler) {
   EXPECT_EQ(stats.duplicates, 0u);
   EXPECT_EQ(stats.streams_opened, 1u);
   EXPECT_EQ(stats.answer_retries, 0u);
+}
+
+TEST_F(ClientHttpTest, ProtobufClientAsksForItAndAnswersEachCallInItsForm) {
+  ClientOptions options = Options();
+  options.protobuf_payloads = true;
+  Client client(options);
+  HandlerOptions handler_options;
+  handler_options.accepts_protobuf = true;
+  ASSERT_TRUE(client
+                  .Register("demo.Echo/Say",
+                            [](CallContext& ctx, absl::string_view payload)
+                                -> absl::StatusOr<std::string> {
+                              if (ctx.protobuf_payload()) {
+                                return absl::StrCat(payload, "\x10\x01");
+                              }
+                              return std::string(R"({"json":true})");
+                            },
+                            handler_options)
+                  .ok());
+  StartAndConnect(client);
+  EXPECT_EQ(server_.stream_requests()[0].payloads, "protobuf");
+
+  server_.SendProtoRequest("call-p", "demo.Echo/Say", std::string("\x08\x00", 2));
+  std::optional<ReplyEnvelope> reply = server_.WaitForReply("call-p");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_TRUE(reply->protobuf);
+  EXPECT_EQ(reply->payload, std::string("\x08\x00\x10\x01", 4));
+
+  server_.SendRequest("call-j", "demo.Echo/Say", R"({"n":1})");
+  reply = server_.WaitForReply("call-j");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_FALSE(reply->protobuf);
+  EXPECT_EQ(reply->payload, R"({"json":true})");
+
+  // Answers of both forms that queue together still leave in bodies of one
+  // form each.
+  std::string both;
+  std::string data;
+  AppendRequestDataProto("call-p2", "demo.Echo/Say", 30000, "", &data);
+  AppendSseEvent("request-proto", data, 0, &both);
+  data.clear();
+  AppendRequestData("call-j2", "demo.Echo/Say", 30000, "{}", &data);
+  AppendSseEvent("request", data, 0, &both);
+  server_.Send(both);
+  ASSERT_TRUE(server_.WaitForReply("call-p2").has_value());
+  ASSERT_TRUE(server_.WaitForReply("call-j2").has_value());
+  for (const FakeServer::Post& p : server_.posts()) {
+    for (const ReplyEnvelope& r : p.replies) {
+      EXPECT_EQ(r.protobuf, p.protobuf) << r.call_id;
+      EXPECT_EQ(absl::StartsWith(r.call_id, "call-p"), p.protobuf) << r.call_id;
+    }
+  }
+}
+
+TEST_F(ClientHttpTest, JsonOnlyHandlerRefusesAProtobufRequest) {
+  Client client(Options());  // protobuf not asked for
+  ASSERT_TRUE(client.Register("demo.Known/Method", EmptyAnswer).ok());
+  StartAndConnect(client);
+  EXPECT_EQ(server_.stream_requests()[0].payloads, "");
+  server_.SendProtoRequest("call-1", "demo.Known/Method", "\x08\x01");
+  std::optional<ReplyEnvelope> reply = server_.WaitForReply("call-1");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->error.code(), absl::StatusCode::kInvalidArgument)
+      << reply->error;
+  EXPECT_TRUE(absl::StrContains(reply->error.message(), "JSON payloads only"));
 }
 
 TEST_F(ClientHttpTest, UnknownMethodIsAnsweredUnimplemented) {

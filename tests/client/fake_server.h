@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "proto/binary_envelope.h"
 #include "proto/envelope.h"
 #include "proto/sse.h"
 #include "proto/sync.h"
@@ -40,6 +41,7 @@ class FakeServer {
     bool has_last_event_id = false;
     std::string last_event_id;
     std::string accept;
+    std::string payloads;  // the `payloads` query parameter
   };
 
   // One replies POST as received.
@@ -49,6 +51,7 @@ class FakeServer {
     std::string body;
     bool parsed = false;  // the body was a valid replies body
     bool is_batch = false;
+    bool protobuf = false;  // a binary (application/x-protobuf) body
     std::vector<ReplyEnvelope> replies;
     int status = 0;  // what the fake answered
   };
@@ -174,6 +177,13 @@ class FakeServer {
     AppendRequestData(call_id, method, timeout_ms, payload, &data);
     SendEvent("request", data, id);
   }
+  void SendProtoRequest(absl::string_view call_id, absl::string_view method,
+                        absl::string_view payload, int64_t timeout_ms = 30000,
+                        uint64_t id = 0) {
+    std::string data;
+    AppendRequestDataProto(call_id, method, timeout_ms, payload, &data);
+    SendEvent("request-proto", data, id);
+  }
   void SendCancel(absl::string_view call_id,
                   absl::StatusCode code = absl::StatusCode::kCancelled) {
     std::string data;
@@ -238,6 +248,7 @@ class FakeServer {
     sr.has_last_event_id = req.has_header("Last-Event-ID");
     sr.last_event_id = req.get_header_value("Last-Event-ID");
     sr.accept = req.get_header_value("Accept");
+    sr.payloads = req.get_param_value("payloads");
     auto stream = std::make_shared<Stream>();
     AppendSseRetry(retry_ms_, &stream->out);
     std::string session;
@@ -297,7 +308,12 @@ class FakeServer {
     p.client_id = req.matches[1];
     p.authorization = req.get_header_value("Authorization");
     p.body = req.body;
-    p.parsed = ParseReplies(req.body, &p.replies, &p.is_batch).ok();
+    p.protobuf = IsProtobufContentType(req.get_header_value("Content-Type"));
+    if (p.protobuf) {
+      p.parsed = ParseRepliesProto(req.body, &p.replies).ok();
+    } else {
+      p.parsed = ParseReplies(req.body, &p.replies, &p.is_batch).ok();
+    }
     int index;
     ReplyPolicy policy;
     BeforeReply hook;
@@ -314,7 +330,9 @@ class FakeServer {
     } else if (policy) {
       status = policy(index, p.replies);
     }
-    if (status == 0 && p.is_batch) {
+    if (status == 0 && p.protobuf) {
+      status = 204;  // every answer accepted
+    } else if (status == 0 && p.is_batch) {
       status = 200;
       std::string body = "[";
       for (size_t i = 0; i < p.replies.size(); ++i) {

@@ -2,6 +2,7 @@
 // loopback, and their interplay with the untyped paths.
 #include <httplib.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -43,9 +44,12 @@ class ShapesHandler : public Shapes::Handler {
     return google::protobuf::util::TimeUtil::SecondsToTimestamp(
         static_cast<int64_t>(it->second.number_value()));
   }
-  absl::StatusOr<Outer> Echo(sserpc::CallContext&, const Outer& request) override {
+  absl::StatusOr<Outer> Echo(sserpc::CallContext& ctx, const Outer& request) override {
+    ++(ctx.protobuf_payload() ? protobuf_echoes : json_echoes);
     return request;
   }
+  std::atomic<int> protobuf_echoes{0};
+  std::atomic<int> json_echoes{0};
   // Clear is left unimplemented.
 };
 
@@ -72,14 +76,19 @@ class PingHandler : public ::Pinger::Handler {
   }
 };
 
-class TypedTest : public ::testing::Test {
+// Every test runs twice: with JSON payloads (the default) and with
+// protobuf payloads negotiated by the client.
+class TypedTest : public ::testing::TestWithParam<bool> {
  protected:
+  bool protobuf() const { return GetParam(); }
+
   void SetUp() override {
     server_ = std::make_unique<sserpc::Server>();
     port_ = server_->Start("127.0.0.1", 0).value();
     sserpc::ClientOptions options;
     options.server_url = absl::StrCat("http://127.0.0.1:", port_);
     options.client_id = "typed";
+    options.protobuf_payloads = protobuf();
     client_ = std::make_unique<sserpc::Client>(options);
     ASSERT_TRUE(Shapes::Register(*client_, &shapes_).ok());
     ASSERT_TRUE(sserpc_test::shapes::v1::delete_::Register(*client_, &keywords_).ok());
@@ -100,7 +109,7 @@ class TypedTest : public ::testing::Test {
   int port_ = 0;
 };
 
-TEST_F(TypedTest, TypedCallerReachesTypedHandlerWithEveryFieldShape) {
+TEST_P(TypedTest, TypedCallerReachesTypedHandlerWithEveryFieldShape) {
   Shapes::Caller shapes(*server_);
   Outer request;
   request.mutable_inner()->set_text("circle");
@@ -131,7 +140,7 @@ TEST_F(TypedTest, TypedCallerReachesTypedHandlerWithEveryFieldShape) {
   EXPECT_EQ(no_seconds.status().message(), "seconds is required");
 }
 
-TEST_F(TypedTest, AsyncTypedCallRunsItsCallbackOnce) {
+TEST_P(TypedTest, AsyncTypedCallRunsItsCallbackOnce) {
   Shapes::Caller shapes(*server_);
   sserpc::Notification done;
   absl::StatusOr<Outer> result;
@@ -148,7 +157,7 @@ TEST_F(TypedTest, AsyncTypedCallRunsItsCallbackOnce) {
   EXPECT_EQ(result->inner().text(), "async");
 }
 
-TEST_F(TypedTest, UnimplementedAndUnregisteredMethodsAreUnimplemented) {
+TEST_P(TypedTest, UnimplementedAndUnregisteredMethodsAreUnimplemented) {
   Shapes::Caller shapes(*server_);
   absl::StatusOr<google::protobuf::Empty> cleared =
       shapes.Clear("typed", google::protobuf::Empty());
@@ -158,7 +167,7 @@ TEST_F(TypedTest, UnimplementedAndUnregisteredMethodsAreUnimplemented) {
   EXPECT_EQ(drawn.status().code(), absl::StatusCode::kUnimplemented);
 }
 
-TEST_F(TypedTest, KeywordAndPackagelessServicesWork) {
+TEST_P(TypedTest, KeywordAndPackagelessServicesWork) {
   sserpc_test::shapes::v1::delete_::Caller keywords(*server_);
   Keywords k;
   k.set_class_("c");
@@ -181,7 +190,7 @@ TEST_F(TypedTest, KeywordAndPackagelessServicesWork) {
   EXPECT_EQ(std::string(::Pinger::kPingMethod), "Pinger/Ping");
 }
 
-TEST_F(TypedTest, TypedHandlerAnswersTheHttpCallsEndpoint) {
+TEST_P(TypedTest, TypedHandlerAnswersTheHttpCallsEndpoint) {
   httplib::Client http("127.0.0.1", port_);
   // Both field-name forms of the proto3 JSON mapping are accepted.
   auto res = http.Post(
@@ -198,7 +207,7 @@ TEST_F(TypedTest, TypedHandlerAnswersTheHttpCallsEndpoint) {
   EXPECT_EQ(camel->body, R"({"class":"k!"})");
 }
 
-TEST_F(TypedTest, PayloadOfTheWrongShapeIsInvalidArgument) {
+TEST_P(TypedTest, PayloadOfTheWrongShapeIsInvalidArgument) {
   httplib::Client http("127.0.0.1", port_);
   auto res = http.Post(
       "/sserpc/v1/clients/typed/calls/sserpc_test.shapes.v1.Shapes/Draw?timeout_ms=5000",
@@ -207,6 +216,75 @@ TEST_F(TypedTest, PayloadOfTheWrongShapeIsInvalidArgument) {
   EXPECT_EQ(res->status, 400);
   EXPECT_THAT(res->body, HasSubstr("INVALID_ARGUMENT"));
   EXPECT_THAT(res->body, HasSubstr("sserpc_test.shapes.v1.Outer"));
+}
+
+TEST_P(TypedTest, TypedCallsTakeTheNegotiatedFormAndHttpCallsStayJson) {
+  Shapes::Caller shapes(*server_);
+  Outer request;
+  request.mutable_inner()->set_text("form");
+  ASSERT_TRUE(shapes.Echo("typed", request).ok());
+  EXPECT_EQ(shapes_.protobuf_echoes.load(), protobuf() ? 1 : 0);
+  EXPECT_EQ(shapes_.json_echoes.load(), protobuf() ? 0 : 1);
+
+  // The untyped paths give JSON and expect JSON, whatever the client chose.
+  sserpc::CallResult untyped = server_->Call(
+      "typed", Shapes::kEchoMethod, R"({"inner":{"text":"json"}})");
+  ASSERT_TRUE(untyped.ok()) << untyped.status();
+  EXPECT_EQ(*untyped, R"({"inner":{"text":"json"}})");
+  EXPECT_EQ(shapes_.json_echoes.load(), protobuf() ? 1 : 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Payloads, TypedTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Protobuf" : "Json";
+                         });
+
+TEST(TypedProtobufTest, StartRefusesProtobufWithAJsonOnlyHandler) {
+  sserpc::ClientOptions options;
+  options.server_url = "http://127.0.0.1:1";
+  options.client_id = "mixed";
+  options.protobuf_payloads = true;
+  sserpc::Client client(options);
+  ShapesHandler shapes;
+  ASSERT_TRUE(Shapes::Register(client, &shapes).ok());
+  ASSERT_TRUE(client
+                  .Register("other.Service/Untyped",
+                            [](sserpc::CallContext&, absl::string_view) {
+                              return absl::StatusOr<std::string>("{}");
+                            })
+                  .ok());
+  absl::Status started = client.Start();
+  EXPECT_EQ(started.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(started.message(), HasSubstr("other.Service/Untyped"));
+}
+
+TEST(TypedProtobufTest, AnswerThatIsNotTheResponseTypeIsInternal) {
+  sserpc::Server server;
+  int port = server.Start("127.0.0.1", 0).value();
+  sserpc::ClientOptions options;
+  options.server_url = absl::StrCat("http://127.0.0.1:", port);
+  options.client_id = "raw";
+  options.protobuf_payloads = true;
+  sserpc::Client client(options);
+  // A hand-written protobuf handler whose answer is no valid message
+  // (field 1 with a truncated length).
+  sserpc::HandlerOptions handler_options;
+  handler_options.accepts_protobuf = true;
+  ASSERT_TRUE(client
+                  .Register(Shapes::kDrawMethod,
+                            [](sserpc::CallContext& ctx, absl::string_view) {
+                              EXPECT_TRUE(ctx.protobuf_payload());
+                              return absl::StatusOr<std::string>("\x0a\x05ab");
+                            },
+                            handler_options)
+                  .ok());
+  ASSERT_TRUE(client.Start().ok());
+  ASSERT_TRUE(client.WaitUntilConnected(absl::Seconds(10)));
+  absl::StatusOr<Outer_Inner> r = Shapes::Caller(server).Draw("raw", Outer());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(r.status().message(), HasSubstr("sserpc_test.shapes.v1.Outer.Inner"));
+  client.Stop();
+  server.Stop();
 }
 
 TEST(TypedAnswerTest, AnswerOfTheWrongShapeIsInternalForTheTypedCaller) {

@@ -19,10 +19,12 @@ namespace sserpc::testing {
 // wire protocol exactly as another language's client would.
 class RawStream {
  public:
-  RawStream(int port, std::string client_id, httplib::Headers headers = {})
+  // `query`, when not empty, follows the path after a '?'.
+  RawStream(int port, std::string client_id, httplib::Headers headers = {},
+            std::string query = "")
       : http_("127.0.0.1", port) {
     http_.set_read_timeout(30, 0);
-    thread_ = std::thread([this, client_id, headers] {
+    thread_ = std::thread([this, client_id, headers, query] {
       SseParser parser({[this](const SseEvent& e) {
                           MutexLock lock(&mu_);
                           events_.push_back(e);
@@ -30,7 +32,9 @@ class RawStream {
                         nullptr},
                        1 << 24);
       auto res = http_.Get(
-          "/sserpc/v1/clients/" + client_id + "/events", headers,
+          "/sserpc/v1/clients/" + client_id + "/events" +
+              (query.empty() ? "" : "?" + query),
+          headers,
           [this](const httplib::Response& r) {
             MutexLock lock(&mu_);
             status_ = r.status;
