@@ -7,8 +7,8 @@
 #   S4: 10,000 clients connected (the scale scenario): the server's idle CPU
 #       over 10 s with all of them connected, then S3's traffic
 #   quick: a short correctness run (used by the test suite)
-# RUNS (default 3) sets the repetitions. BENCH_CALLERS and BENCH_INLINE pass
-# through (see docs/BENCHMARKS.md).
+# RUNS (default 3) sets the repetitions. BENCH_CALLERS, BENCH_INLINE and
+# BENCH_PAYLOADS pass through (see docs/BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B="${SSERPC_BUILD_DIR:-build}"

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # A short run of the benchmark, for correctness only: both processes run,
-# every call is checked, no timing is asserted.
+# every call is checked, no timing is asserted. Once with untyped JSON calls
+# and once with generated stubs over protobuf payloads.
 set -euo pipefail
 BENCH="$1"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-BENCH_C=4 BENCH_K=8 BENCH_N=500 BENCH_WARMUP=50 "$BENCH" server >"$out" &
-spid=$!
-port=""
-for _ in $(seq 1 400); do
-  port=$(awk '/LISTENING/{print $2; exit}' "$out"); [ -n "$port" ] && break; sleep 0.05
+for payloads in json typed-protobuf; do
+  export BENCH_PAYLOADS=$payloads
+  BENCH_C=4 BENCH_K=8 BENCH_N=500 BENCH_WARMUP=50 "$BENCH" server >"$out" &
+  spid=$!
+  port=""
+  for _ in $(seq 1 400); do
+    port=$(awk '/LISTENING/{print $2; exit}' "$out"); [ -n "$port" ] && break; sleep 0.05
+  done
+  [ -n "$port" ] || { echo "bench server did not start"; exit 1; }
+  BENCH_C=4 BENCH_PORT=$port BENCH_RUN_TIMEOUT_S=120 "$BENCH" client &
+  cpid=$!
+  wait "$spid"
+  wait "$cpid"
+  cat "$out"
+  grep -q '^MEASURE$' "$out"
+  grep -q '"errors":0' "$out"
+  grep -q "\"payloads\":\"$payloads\"" "$out"
 done
-[ -n "$port" ] || { echo "bench server did not start"; exit 1; }
-BENCH_C=4 BENCH_PORT=$port BENCH_RUN_TIMEOUT_S=120 "$BENCH" client &
-cpid=$!
-wait "$spid"
-wait "$cpid"
-cat "$out"
-grep -q '^MEASURE$' "$out"
-grep -q '"errors":0' "$out"

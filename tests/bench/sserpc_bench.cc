@@ -29,9 +29,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench.sserpc.h"
 #include "client/client.h"
+#include "client/typed_handler.h"
 #include "proto/sync.h"
 #include "server/server.h"
+#include "server/typed_call.h"
 
 namespace {
 
@@ -78,6 +81,36 @@ double ProcessCpuSeconds() {
 
 constexpr char kPayloadBase[] =
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_#";
+
+// BENCH_PAYLOADS, read by both processes:
+//   json            untyped calls, the payload a JSON string (the default);
+//   typed-json      generated stubs (bench.proto), proto3 JSON on the wire;
+//   typed-protobuf  generated stubs, protobuf payloads negotiated by the
+//                   clients (ClientOptions::protobuf_payloads).
+enum class Payloads { kJson, kTypedJson, kTypedProtobuf };
+
+Payloads PayloadsFromEnv() {
+  const std::string v = EnvString("BENCH_PAYLOADS", "json");
+  if (v == "typed-json") return Payloads::kTypedJson;
+  if (v == "typed-protobuf") return Payloads::kTypedProtobuf;
+  if (v != "json") {
+    std::fprintf(stderr, "BENCH_PAYLOADS must be json, typed-json or "
+                         "typed-protobuf; using json\n");
+  }
+  return Payloads::kJson;
+}
+
+const char* PayloadsName(Payloads p) {
+  switch (p) {
+    case Payloads::kJson: return "json";
+    case Payloads::kTypedJson: return "typed-json";
+    case Payloads::kTypedProtobuf: return "typed-protobuf";
+  }
+  return "json";
+}
+
+// One call's payload: the text, and its JSON form for untyped calls.
+std::string PayloadText(int64_t i) { return absl::StrCat(kPayloadBase, i); }
 
 int RunServer() {
   const int64_t c = Env("BENCH_C", 1);
@@ -137,6 +170,10 @@ int RunServer() {
   // answer's callback starts the chain's next call) instead of K blocking
   // threads: the same K calls in flight, without a caller thread to wake.
   const bool async_callers = EnvString("BENCH_CALLERS", "threads") == "async";
+  const Payloads payloads = PayloadsFromEnv();
+  const bench::Echo::Caller typed(server);
+  // The answer as the untyped API gives it (typed calls are mapped onto it:
+  // their text, quoted).
   auto check = [&](int64_t i, const sserpc::CallResult& r,
                    const std::string& expected) {
     if (!r.ok() || *r != expected) {
@@ -156,19 +193,31 @@ int RunServer() {
     std::function<void()> issue = [&] {
       const int64_t i = next.fetch_add(1);
       if (i >= count) return;
-      std::string expected = absl::StrCat("\"", kPayloadBase, i, "\"");
+      std::string expected = absl::StrCat("\"", PayloadText(i), "\"");
       const absl::Time start = absl::Now();
-      server.CallAsync(absl::StrCat("c", i % a), "bench.Echo/Echo", expected,
-                       options,
-                       [&, i, start, expected](sserpc::CallResult r) {
-                         if (record) {
-                           latencies_ms[i] =
-                               absl::ToDoubleMilliseconds(absl::Now() - start);
-                         }
-                         check(i, r, expected);
-                         issue();
-                         if (finished.fetch_add(1) + 1 == count) all_done.Notify();
-                       });
+      auto finish = [&, i, start, expected](sserpc::CallResult r) {
+        if (record) {
+          latencies_ms[i] = absl::ToDoubleMilliseconds(absl::Now() - start);
+        }
+        check(i, r, expected);
+        issue();
+        if (finished.fetch_add(1) + 1 == count) all_done.Notify();
+      };
+      const std::string client = absl::StrCat("c", i % a);
+      if (payloads == Payloads::kJson) {
+        server.CallAsync(client, "bench.Echo/Echo", expected, options,
+                         std::move(finish));
+        return;
+      }
+      bench::EchoMessage request;
+      request.set_text(PayloadText(i));
+      typed.EchoAsync(client, request, options,
+                      [finish = std::move(finish)](
+                          absl::StatusOr<bench::EchoMessage> r) mutable {
+                        finish(r.ok() ? sserpc::CallResult(
+                                            absl::StrCat("\"", r->text(), "\""))
+                                      : sserpc::CallResult(r.status()));
+                      });
     };
     for (int64_t t = 0; t < k; ++t) issue();
     all_done.WaitForNotification();
@@ -184,11 +233,21 @@ int RunServer() {
         while (true) {
           const int64_t i = next.fetch_add(1);
           if (i >= count) return;
-          const std::string expected = absl::StrCat("\"", kPayloadBase, i, "\"");
+          const std::string expected = absl::StrCat("\"", PayloadText(i), "\"");
           const std::string client = absl::StrCat("c", i % a);
           const absl::Time start = absl::Now();
-          sserpc::CallResult r =
-              server.Call(client, "bench.Echo/Echo", expected, options);
+          sserpc::CallResult r;
+          if (payloads == Payloads::kJson) {
+            r = server.Call(client, "bench.Echo/Echo", expected, options);
+          } else {
+            bench::EchoMessage request;
+            request.set_text(PayloadText(i));
+            absl::StatusOr<bench::EchoMessage> answer =
+                typed.Echo(client, request, options);
+            r = answer.ok() ? sserpc::CallResult(
+                                  absl::StrCat("\"", answer->text(), "\""))
+                            : sserpc::CallResult(answer.status());
+          }
           const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
           check(i, r, expected);
           if (record) latencies_ms[i] = ms;
@@ -217,13 +276,13 @@ int RunServer() {
       "\"errors\":%lld,\"server_peak_rss_mb\":%.1f,"
       "\"server_rss_connected_mb\":%.1f,\"elapsed_s\":%.3f,\"connect_s\":%.3f,"
       "\"server_idle_cpu_pct\":%.2f,\"server_threads\":%.0f,"
-      "\"callers\":\"%s\"}\n",
+      "\"callers\":\"%s\",\"payloads\":\"%s\"}\n",
       static_cast<long long>(c), static_cast<long long>(k),
       static_cast<long long>(n), static_cast<long long>(a),
       static_cast<long long>(warmup), n / elapsed, pct(0.50), pct(0.99),
       static_cast<long long>(errors.load()), ProcStatusMb("VmHWM:"),
       rss_connected, elapsed, connect_s, idle_cpu_pct, threads_connected,
-      async_callers ? "async" : "threads");
+      async_callers ? "async" : "threads", PayloadsName(payloads));
   std::fflush(stdout);
   server.Stop();
   return errors.load() == 0 ? 0 : 3;
@@ -237,6 +296,7 @@ int RunClients() {
       absl::Now() + absl::Seconds(Env("BENCH_RUN_TIMEOUT_S", 300));
   const std::string url = absl::StrCat("http://", EnvString("BENCH_HOST", "127.0.0.1"),
                                        ":", Env("BENCH_PORT", 0));
+  const Payloads payloads = PayloadsFromEnv();
   std::vector<std::unique_ptr<sserpc::Client>> clients;
   for (int64_t i = 0; i < c; i += batch) {
     const int64_t end = std::min(c, i + batch);
@@ -246,16 +306,29 @@ int RunClients() {
       options.client_id = absl::StrCat("c", j);
       options.max_concurrent_calls = 16;
       options.reconnect_max = absl::Seconds(2);
+      options.protobuf_payloads = payloads == Payloads::kTypedProtobuf;
       auto client = std::make_unique<sserpc::Client>(options);
       // BENCH_INLINE=1: the echo handler runs on the stream thread
       // (HandlerOptions::run_on_stream_thread), as a quick handler may.
       sserpc::HandlerOptions handler_options;
       handler_options.run_on_stream_thread = Env("BENCH_INLINE", 0) != 0;
-      client->Register("bench.Echo/Echo",
-                       [](sserpc::CallContext&, absl::string_view payload) {
-                         return absl::StatusOr<std::string>(std::string(payload));
-                       },
-                       handler_options);
+      if (payloads == Payloads::kJson) {
+        client->Register("bench.Echo/Echo",
+                         [](sserpc::CallContext&, absl::string_view payload) {
+                           return absl::StatusOr<std::string>(std::string(payload));
+                         },
+                         handler_options);
+      } else {
+        // What bench::Echo::Register() does, plus the inline option.
+        handler_options.accepts_protobuf = true;
+        client->Register(
+            bench::Echo::kEchoMethod,
+            sserpc::TypedHandler<bench::EchoMessage, bench::EchoMessage>(
+                [](sserpc::CallContext&, const bench::EchoMessage& request) {
+                  return absl::StatusOr<bench::EchoMessage>(request);
+                }),
+            handler_options);
+      }
       if (absl::Status s = client->Start(); !s.ok()) {
         std::fprintf(stderr, "bench client: %s\n", s.ToString().c_str());
         return 1;
@@ -312,6 +385,9 @@ int main(int argc, char** argv) {
                "usage: sserpc-bench server|client\n"
                "  env: BENCH_C BENCH_K BENCH_N BENCH_ACTIVE BENCH_WARMUP\n"
                "       BENCH_CALL_TIMEOUT_MS BENCH_RUN_TIMEOUT_S\n"
-               "       BENCH_CONNECT_CONCURRENCY BENCH_HOST BENCH_PORT\n");
+               "       BENCH_CONNECT_CONCURRENCY BENCH_HOST BENCH_PORT\n"
+               "       BENCH_CALLERS=threads|async BENCH_INLINE=0|1\n"
+               "       BENCH_PAYLOADS=json|typed-json|typed-protobuf\n"
+               "       BENCH_IDLE_S\n");
   return 2;
 }
