@@ -103,6 +103,17 @@ TEST(RequestDataProtoTest, IsLibprotobufsEncodingInBase64) {
   }
 }
 
+TEST(RequestDataProtoTest, TheExampleInProtocolMdIsExact) {
+  // docs/PROTOCOL.md, "Protobuf payloads": the request event of the JSON
+  // example, with the payload {name: "Ada"} as protobuf (field 1, string).
+  constexpr char kDocumented[] =
+      "ChZrcTBkM2MyYllKOW9NMVdmOFItNHVBEhVkZW1vLkdyZWV0ZXIvU2F5SGVsbG8YruoBKgUKA0FkYQ==";
+  std::string data;
+  AppendRequestDataProto("kq0d3c2bYJ9oM1Wf8R-4uA", "demo.Greeter/SayHello",
+                         29998, std::string("\x0a\x03" "Ada", 5), &data);
+  EXPECT_EQ(data, kDocumented);
+}
+
 TEST(RequestDataProtoTest, SkipsUnknownFieldsOfEveryWireType) {
   sserpc::v1::RequestEvent e;
   e.set_call_id("id");
