@@ -19,7 +19,7 @@ CXX=clang++-14
 command -v $CXX >/dev/null || CXX=clang++
 FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
 LIBS=$(pkg-config --libs absl_status absl_statusor absl_strings absl_synchronization absl_time)
-WIRE=(proto/json.cc proto/envelope.cc proto/sse.cc proto/status_codes.cc)
+WIRE=(proto/json.cc proto/envelope.cc proto/binary_envelope.cc proto/sse.cc proto/status_codes.cc)
 # The request-path target runs a whole server: every wire and server source
 # but the programs, plus cpp-httplib (its defines must match its build).
 SERVER=($(ls proto/*.cc server/*.cc | grep -v -e _main.cc -e typed_call.cc -e proto_json.cc))
