@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -811,10 +812,15 @@ TEST(HttpConnectionRawTest, ReusedConnectionClosedWhileIdleIsRetriedOnce) {
 }
 
 TEST(HttpConnectionRawTest, NewConnectionClosedBeforeAnswerIsNotRetried) {
-  RawServer server([](RawConnection& conn, int) { conn.ReadRequest(); });
+  // The first connection closes unanswered; a second would be answered.
+  RawServer server([](RawConnection& conn, int index) {
+    if (!conn.ReadRequest() || index == 0) return;
+    conn.Write("HTTP/1.1 204 No Content\r\n\r\n");
+    conn.ReadUntilClosed();
+  });
   auto http = Connection(server.port());
   absl::StatusOr<HttpResponse> r = http->Post("/p", "application/json", "{}");
-  ASSERT_FALSE(r.ok());
+  ASSERT_FALSE(r.ok()) << "sent again: status " << r->status;
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(r.status().message(),
                                 "connection closed before any response"))
@@ -845,20 +851,25 @@ TEST(HttpConnectionRawTest,
 
 TEST(HttpConnectionRawTest, AnswerBeforeTheWholeRequestIsRead) {
   // A server refusing a large body after its head: the client stops sending
-  // and reads the refusal instead of waiting out the write timeout.
+  // and reads the refusal, while the server still holds the connection open
+  // (and neither reads nor closes) until the client has returned.
   Notification release;
+  std::atomic<bool> server_gave_up{false};
   RawServer server([&](RawConnection& conn, int) {
     std::string head;
     if (!conn.ReadHead(&head)) return;
     conn.Write(
         "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n"
         "Connection: close\r\n\r\ntoo big!");
-    release.WaitForNotificationWithTimeout(kWait);
+    if (!release.WaitForNotificationWithTimeout(kWait)) server_gave_up = true;
   });
   auto http = Connection(server.port());
   const std::string body(64 << 20, 'x');  // more than the socket buffers hold
   absl::StatusOr<HttpResponse> r = http->Post("/p", "application/json", body);
   release.Notify();
+  ASSERT_TRUE(server.WaitForClosed(1));
+  EXPECT_FALSE(server_gave_up) << "the client returned only once the server "
+                                  "closed the connection";
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(r->body, "too big!");
