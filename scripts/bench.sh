@@ -73,11 +73,12 @@ scenario() {  # name C K N
     echo "  $name run $r: $line" >&2
     results+="$line"$'\n'
   done
-  printf '%s: C=%s K=%s N=%s  calls/s %s  p50 %s ms  p99 %s ms  errors %s  server peak RSS %s MB' \
+  printf '%s: C=%s K=%s N=%s  calls/s %s  p50 %s ms  p99 %s ms  errors %s  server peak RSS %s MB  server CPU %s us/call' \
     "$name" "$c" "$k" "$n" \
     "$(median calls_per_s <<<"$results")" "$(median p50_ms <<<"$results")" \
     "$(median p99_ms <<<"$results")" "$(median errors <<<"$results")" \
-    "$(median server_peak_rss_mb <<<"$results")"
+    "$(median server_peak_rss_mb <<<"$results")" \
+    "$(median server_cpu_us_per_call <<<"$results")"
   if [ "${IDLE_S:-0}" -gt 0 ]; then
     printf '  connected: RSS %s MB, %s threads, idle CPU %s%% of a core, connect %s s' \
       "$(median server_rss_connected_mb <<<"$results")" \

@@ -261,8 +261,12 @@ int RunServer() {
   std::printf("MEASURE\n");
   std::fflush(stdout);
   const absl::Time start = absl::Now();
+  const double cpu_start = ProcessCpuSeconds();
   run(n, true);
   const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  // CPU per call is steadier than calls/s on a shared machine: it does not
+  // count the time this process waited for a core.
+  const double cpu_us_per_call = 1e6 * (ProcessCpuSeconds() - cpu_start) / n;
   std::sort(latencies_ms.begin(), latencies_ms.end());
   auto pct = [&](double p) {
     if (latencies_ms.empty()) return 0.0;
@@ -276,13 +280,15 @@ int RunServer() {
       "\"errors\":%lld,\"server_peak_rss_mb\":%.1f,"
       "\"server_rss_connected_mb\":%.1f,\"elapsed_s\":%.3f,\"connect_s\":%.3f,"
       "\"server_idle_cpu_pct\":%.2f,\"server_threads\":%.0f,"
-      "\"callers\":\"%s\",\"payloads\":\"%s\"}\n",
+      "\"callers\":\"%s\",\"payloads\":\"%s\","
+      "\"server_cpu_us_per_call\":%.1f}\n",
       static_cast<long long>(c), static_cast<long long>(k),
       static_cast<long long>(n), static_cast<long long>(a),
       static_cast<long long>(warmup), n / elapsed, pct(0.50), pct(0.99),
       static_cast<long long>(errors.load()), ProcStatusMb("VmHWM:"),
       rss_connected, elapsed, connect_s, idle_cpu_pct, threads_connected,
-      async_callers ? "async" : "threads", PayloadsName(payloads));
+      async_callers ? "async" : "threads", PayloadsName(payloads),
+      cpu_us_per_call);
   std::fflush(stdout);
   server.Stop();
   return errors.load() == 0 ? 0 : 3;
@@ -367,11 +373,18 @@ int RunClients() {
     total.answers_sent += s.answers_sent;
     total.answer_posts += s.answer_posts;
   }
+  // Warm-up and connecting included: compare it between runs of the same
+  // scenario only.
   std::fprintf(stderr,
-               "bench client: %llu requests, %llu answers in %llu POSTs\n",
+               "bench client: %llu requests, %llu answers in %llu POSTs, "
+               "%.1f us of CPU per request\n",
                static_cast<unsigned long long>(total.requests),
                static_cast<unsigned long long>(total.answers_sent),
-               static_cast<unsigned long long>(total.answer_posts));
+               static_cast<unsigned long long>(total.answer_posts),
+               total.requests == 0
+                   ? 0.0
+                   : 1e6 * ProcessCpuSeconds() /
+                         static_cast<double>(total.requests));
   return 0;
 }
 
