@@ -14,6 +14,10 @@
 ABSL_FLAG(std::string, server, "http://127.0.0.1:8080", "Server URL.");
 ABSL_FLAG(std::string, client_id, "demo-laptop", "This client's id.");
 ABSL_FLAG(std::string, token, "", "Bearer token, if the server wants one.");
+ABSL_FLAG(bool, protobuf_payloads, true,
+          "Ask for protobuf payloads: the server's typed calls then come in "
+          "the protobuf binary format (JSON calls, e.g. from sserpc-trigger, "
+          "stay JSON). --noprotobuf_payloads: JSON only.");
 
 class Greeter final : public demo::Greeter::Handler {
  public:
@@ -51,6 +55,8 @@ int main(int argc, char** argv) {
   options.server_url = absl::GetFlag(FLAGS_server);
   options.client_id = absl::GetFlag(FLAGS_client_id);
   options.token = absl::GetFlag(FLAGS_token);
+  // Every handler here is generated (typed), so protobuf is allowed.
+  options.protobuf_payloads = absl::GetFlag(FLAGS_protobuf_payloads);
   sserpc::Client client(options);
   Greeter greeter;
   absl::Status s = demo::Greeter::Register(client, &greeter);
@@ -59,8 +65,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "greeter_client: %s\n", s.ToString().c_str());
     return 2;
   }
-  std::fprintf(stderr, "[client] %s serving demo.Greeter for %s\n",
-               options.client_id.c_str(), options.server_url.c_str());
+  std::fprintf(stderr, "[client] %s serving demo.Greeter for %s (%s payloads)\n",
+               options.client_id.c_str(), options.server_url.c_str(),
+               options.protobuf_payloads ? "protobuf" : "JSON");
   sserpc::WaitForStopSignal();
   client.Stop();
   return 0;
