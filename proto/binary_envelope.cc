@@ -165,6 +165,28 @@ class WireReader {
   size_t pos_ = 0;
 };
 
+// Calls `element` with the bytes of each occurrence of the repeated message
+// field `field_number` of the message in `body`; skips every other field.
+absl::Status ForEachRepeated(
+    absl::string_view body, uint32_t field_number,
+    absl::FunctionRef<absl::Status(absl::string_view)> element) {
+  WireReader r(body);
+  while (!r.done()) {
+    uint32_t number = 0;
+    WireType type = kVarint;
+    absl::Status s = r.ReadTag(&number, &type);
+    absl::string_view v;
+    if (s.ok() && number != field_number) {
+      s = r.Skip(type);
+    } else if (s.ok()) {
+      s = r.ReadBytesField(type, &v);
+      if (s.ok()) s = element(v);
+    }
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Malformed(absl::string_view what, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(what, ": ", why));
 }
@@ -414,24 +436,14 @@ void AppendReplyProto(const ReplyEnvelope& reply, std::string* out) {
 absl::Status ParseRepliesProto(absl::string_view body,
                                std::vector<ReplyEnvelope>* replies) {
   replies->clear();
-  WireReader r(body);
-  while (!r.done()) {
-    uint32_t number = 0;
-    WireType type = kVarint;
-    absl::Status s = r.ReadTag(&number, &type);
-    if (!s.ok()) return s;
-    if (number != field::kBatchReplies) {
-      s = r.Skip(type);
-      if (!s.ok()) return s;
-      continue;
-    }
-    absl::string_view v;
-    s = r.ReadBytesField(type, &v);
-    if (!s.ok()) return s;
-    absl::StatusOr<ReplyEnvelope> reply = ParseReplyProto(v);
-    if (!reply.ok()) return reply.status();
-    replies->push_back(*std::move(reply));
-  }
+  absl::Status s = ForEachRepeated(
+      body, field::kBatchReplies, [&](absl::string_view v) {
+        absl::StatusOr<ReplyEnvelope> reply = ParseReplyProto(v);
+        if (!reply.ok()) return reply.status();
+        replies->push_back(*std::move(reply));
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return s;
   if (replies->empty()) return absl::InvalidArgumentError("empty batch");
   return absl::OkStatus();
 }
@@ -451,37 +463,27 @@ void AppendReplyResultProto(absl::string_view call_id, int http_status,
 absl::Status ForEachReplyResultProto(
     absl::string_view body,
     absl::FunctionRef<void(absl::string_view call_id, int http_status)> result) {
-  WireReader r(body);
-  while (!r.done()) {
-    uint32_t number = 0;
-    WireType type = kVarint;
-    absl::Status s = r.ReadTag(&number, &type);
-    if (!s.ok()) return s;
-    if (number != field::kResultsResults) {
-      s = r.Skip(type);
-      if (!s.ok()) return s;
-      continue;
-    }
-    absl::string_view v;
-    s = r.ReadBytesField(type, &v);
-    if (!s.ok()) return s;
-    WireReader item(v);
-    absl::string_view call_id;
-    uint64_t http_status = 0;
-    while (!item.done()) {
-      s = item.ReadTag(&number, &type);
-      if (s.ok() && number == field::kResultCallId) {
-        s = item.ReadBytesField(type, &call_id);
-      } else if (s.ok() && number == field::kResultStatus) {
-        s = item.ReadVarintField(type, &http_status);
-      } else if (s.ok()) {
-        s = item.Skip(type);
-      }
-      if (!s.ok()) return s;
-    }
-    result(call_id, static_cast<int>(static_cast<int32_t>(http_status)));
-  }
-  return absl::OkStatus();
+  return ForEachRepeated(
+      body, field::kResultsResults, [&](absl::string_view v) {
+        WireReader item(v);
+        absl::string_view call_id;
+        uint64_t http_status = 0;
+        while (!item.done()) {
+          uint32_t number = 0;
+          WireType type = kVarint;
+          absl::Status s = item.ReadTag(&number, &type);
+          if (s.ok() && number == field::kResultCallId) {
+            s = item.ReadBytesField(type, &call_id);
+          } else if (s.ok() && number == field::kResultStatus) {
+            s = item.ReadVarintField(type, &http_status);
+          } else if (s.ok()) {
+            s = item.Skip(type);
+          }
+          if (!s.ok()) return s;
+        }
+        result(call_id, static_cast<int>(static_cast<int32_t>(http_status)));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace sserpc
