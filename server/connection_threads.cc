@@ -201,7 +201,7 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
   // accounting a new head.
   bool WaitForRequest(bool first, absl::Time accepted, absl::Duration keep_alive) {
     if (cut_) return false;
-    if (off_ < len_) {
+    if (off_ < len_ || replay_off_ < replay_end_) {
       BeginHead(first ? accepted : MonotonicNow());
       return true;
     }
@@ -238,7 +238,8 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
   }
 
   bool is_readable() const override {
-    return !cut_ && (off_ < len_ || PollFor(fd_, POLLIN, read_timeout_) > 0);
+    return !cut_ && (off_ < len_ || replay_off_ < replay_end_ ||
+                     PollFor(fd_, POLLIN, read_timeout_) > 0);
   }
 
   bool is_writable() const override {
@@ -249,6 +250,14 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
     if (cut_) return -1;
     if (size == 0) return 0;
     size_t n;
+    if (replay_off_ < replay_end_) {
+      n = std::min(size, replay_end_ - replay_off_);
+      std::memcpy(ptr, head_.data() + replay_off_, n);
+      replay_off_ += n;
+      // Accounted when the fast path read them, unless a new head began.
+      if (!replay_accounted_ && !Account(ptr, n)) return -1;
+      return static_cast<ssize_t>(n);
+    }
     if (off_ < len_) {
       n = std::min(size, len_ - off_);
       std::memcpy(ptr, buf_ + off_, n);
@@ -267,6 +276,53 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
     }
     if (!Account(ptr, n)) return -1;
     return static_cast<ssize_t>(n);
+  }
+
+  // The fast path's reading of a head: one line at a time, through the same
+  // accounting (limits, deadline, counters) as httplib's reads, into head().
+  enum class LineRead { kLine, kEnd, kCut };
+  // Appends the next line through its '\n' to head(). kEnd: the peer closed
+  // or the read failed first (the part read is in head()); kCut: a limit
+  // cut the connection.
+  LineRead ReadHeadLine() {
+    while (true) {
+      if (cut_) return LineRead::kCut;
+      if (off_ == len_) {
+        ssize_t r = Receive(buf_, sizeof(buf_));
+        if (r <= 0) return cut_ ? LineRead::kCut : LineRead::kEnd;
+        off_ = 0;
+        len_ = static_cast<size_t>(r);
+      }
+      const char* start = buf_ + off_;
+      const void* nl = std::memchr(start, '\n', len_ - off_);
+      const size_t n = nl != nullptr
+                           ? static_cast<size_t>(static_cast<const char*>(nl) - start) + 1
+                           : len_ - off_;
+      if (!Account(start, n)) return LineRead::kCut;
+      head_.append(start, n);
+      off_ += n;
+      if (nl != nullptr) return LineRead::kLine;
+    }
+  }
+
+  // The bytes of the current head the fast path has read.
+  std::string& head() { return head_; }
+  // A reusable buffer for a fast-path body.
+  std::string& body() { return body_; }
+  // True while bytes handed back by ReplayHead() are still unread.
+  bool replaying() const { return replay_off_ < replay_end_; }
+  // Starts a new head in head(); no replay may be pending.
+  void StartHead() {
+    head_.clear();
+    replay_off_ = replay_end_ = 0;
+  }
+  // Hands head() back: httplib's reads get it again before the socket's
+  // bytes, without accounting it twice, so it parses exactly what it would
+  // have read itself.
+  void ReplayHead() {
+    replay_off_ = 0;
+    replay_end_ = head_.size();
+    replay_accounted_ = true;
   }
 
   // send() at once, waiting (up to the write timeout) only when the socket
@@ -314,6 +370,8 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
     head_deadline_ = start + options_.max_request_head_time;
     head_bytes_ = line_bytes_ = lines_ = headers_ = 0;
     prev_ = 0;
+    // Bytes still to be replayed belong to the new head: accounted again.
+    replay_accounted_ = false;
   }
 
   // recv() without waiting when data is there (the common case), else
@@ -431,6 +489,12 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
   char buf_[4096];
   size_t off_ = 0;
   size_t len_ = 0;
+  // The fast path's head, and the part of it being replayed to httplib.
+  std::string head_;
+  size_t replay_off_ = 0;
+  size_t replay_end_ = 0;
+  bool replay_accounted_ = true;
+  std::string body_;
 
   Phase phase_ = Phase::kHead;
   absl::Time head_deadline_;
@@ -672,17 +736,113 @@ void GuardedServer::Serve(int fd, absl::Time accepted) {
   // for the connection's life so bytes read ahead are never lost.
   size_t remaining = keep_alive_max_count_;
   bool first = true;
+  const bool fast_path = replies_ != nullptr && RepliesFastPathEnabled();
   while (svr_sock_ != INVALID_SOCKET && remaining > 0 &&
          stream.WaitForRequest(first, accepted, keep_alive)) {
     bool connection_closed = false;
-    const bool ok =
-        process_request(stream, remaining == 1, connection_closed, nullptr);
+    const FastPath fast =
+        fast_path ? ServeRepliesFast(stream, remaining == 1, &connection_closed)
+                  : FastPath::kNotMine;
+    const bool ok = fast == FastPath::kNotMine
+                        ? process_request(stream, remaining == 1,
+                                          connection_closed, nullptr)
+                        : fast == FastPath::kServed;
     if (!ok || connection_closed || stream.cut()) break;
     --remaining;
     first = false;
   }
   if (stream.cut()) stream.DrainBeforeClose();
   current_ = nullptr;
+}
+
+// What httplib's process_request does for an answer POST, in the same order
+// (head, body or its skipping when too large, handler, response), with the
+// same bytes on the wire; see server/replies_fast_path.h for which requests
+// qualify. Every read goes through the stream as httplib's would, so the
+// head and body limits cut at the same byte; a head that does not qualify is
+// replayed to httplib from where it started.
+GuardedServer::FastPath GuardedServer::ServeRepliesFast(
+    GuardedStream& stream, bool close_connection, bool* connection_closed) {
+  using LineRead = GuardedStream::LineRead;
+  if (stream.replaying()) return FastPath::kNotMine;
+  stream.StartHead();
+  std::string& head = stream.head();
+  // The request line alone first: httplib reads no further when it is not
+  // a request line, and neither may this (the next line would then count
+  // toward the next request's head).
+  LineRead r = stream.ReadHeadLine();
+  if (r == LineRead::kCut) return FastPath::kFailed;
+  absl::string_view client_id;
+  if (r != LineRead::kLine || !ParseRepliesRequestLine(head, &client_id)) {
+    stream.ReplayHead();
+    return FastPath::kNotMine;
+  }
+  const size_t line_bytes = head.size();
+  while (true) {
+    const size_t start = head.size();
+    r = stream.ReadHeadLine();
+    if (r == LineRead::kCut) return FastPath::kFailed;
+    if (r == LineRead::kEnd) {
+      stream.ReplayHead();
+      return FastPath::kNotMine;
+    }
+    if (head.size() - start == 2 && head[start] == '\r') break;
+  }
+  RepliesHead h;
+  if (!ParseRepliesHeaders(absl::string_view(head).substr(line_bytes), &h)) {
+    stream.ReplayHead();
+    return FastPath::kNotMine;
+  }
+  ParseRepliesRequestLine(absl::string_view(head).substr(0, line_bytes),
+                          &h.client_id);
+  *connection_closed = h.connection == "close";
+
+  RepliesAnswer answer;
+  std::string& body = stream.body();
+  if (h.content_length > options_.max_body_bytes) {
+    // httplib reads the body and drops it, then answers 413 (the stream
+    // cuts a body far over the limit, as it did for httplib).
+    char sink[4096];
+    uint64_t left = h.content_length;
+    while (left > 0) {
+      ssize_t n = stream.read(sink, std::min<uint64_t>(left, sizeof(sink)));
+      if (n <= 0) break;
+      left -= static_cast<uint64_t>(n);
+    }
+    if (stream.cut()) return FastPath::kFailed;
+    answer = replies_->HttplibError(413);
+  } else {
+    body.resize(h.content_length);
+    size_t got = 0;
+    while (got < body.size()) {
+      ssize_t n = stream.read(&body[got], body.size() - got);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    if (stream.cut()) return FastPath::kFailed;
+    answer = got < body.size()
+                 ? replies_->HttplibError(400)  // httplib: body cut short
+                 : replies_->AnswerReplies(h.client_id, h.authorization,
+                                           h.content_type, body);
+  }
+  // A large body's buffer is not kept for the connection's life.
+  if (body.capacity() > (64 << 10)) std::string().swap(body);
+
+  // head (and client_id, a view into it) is not needed any more: its
+  // buffer takes the response, which goes out in one send.
+  std::string& out = head;
+  out.clear();
+  AppendRepliesResponse(answer, close_connection || *connection_closed,
+                        static_cast<int64_t>(keep_alive_timeout_sec_),
+                        static_cast<uint64_t>(keep_alive_max_count_), &out);
+  size_t off = 0;
+  while (off < out.size()) {
+    ssize_t n = stream.write(out.data() + off, out.size() - off);
+    if (n <= 0) return FastPath::kFailed;
+    off += static_cast<size_t>(n);
+  }
+  CountRepliesFastPathServed();
+  return FastPath::kServed;
 }
 
 }  // namespace sserpc::server_internal

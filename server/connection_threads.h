@@ -17,6 +17,7 @@
 #include "proto/sync.h"
 #include "server/call.h"
 #include "server/options.h"
+#include "server/replies_fast_path.h"
 
 namespace sserpc::server_internal {
 
@@ -105,6 +106,11 @@ class GuardedServer : public httplib::Server {
     body_too_large_.fetch_add(1, std::memory_order_relaxed);
   }
 
+  // Before listening: answer POSTs of the common shape (see
+  // server/replies_fast_path.h) are then served by `endpoint` without
+  // httplib's request machinery. `endpoint` must outlive this object.
+  void set_replies_endpoint(RepliesEndpoint* endpoint) { replies_ = endpoint; }
+
   // True when the calling thread serves a connection that this class has
   // already answered and cut (httplib's own error response for it will
   // not be written, so it must not be counted).
@@ -120,11 +126,18 @@ class GuardedServer : public httplib::Server {
   void Refuse(int fd, Refusal why);
   // `accepted` is on the steady clock.
   void Serve(int fd, absl::Time accepted);
+  enum class FastPath { kNotMine, kServed, kFailed };
+  // Reads the next request head from `stream`; serves it if it is an answer
+  // POST of the fast path's shape (kServed, or kFailed when the connection
+  // must end), else leaves the head to be read again by httplib (kNotMine).
+  FastPath ServeRepliesFast(GuardedStream& stream, bool close_connection,
+                            bool* connection_closed);
 
   // The stream of the connection the calling thread serves, if any.
   static thread_local const GuardedStream* current_;
 
   const ServerOptions& options_;
+  RepliesEndpoint* replies_ = nullptr;
   ConnectionThreads threads_;
 
   mutable Mutex mu_;

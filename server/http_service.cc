@@ -50,9 +50,8 @@ bool TokenEquals(absl::string_view a, absl::string_view b) {
   return diff == 0;
 }
 
-bool HasBearer(const httplib::Request& req, absl::string_view token) {
-  std::string header = req.get_header_value("Authorization");
-  absl::string_view h = header;
+// `h` is the Authorization header's value.
+bool HasBearer(absl::string_view h, absl::string_view token) {
   // The auth scheme is case-insensitive (RFC 7235).
   if (h.size() < 7 || !absl::EqualsIgnoreCase(h.substr(0, 7), "bearer ")) {
     return false;
@@ -100,6 +99,7 @@ absl::Status ParseCallQuery(const httplib::Request& req,
 HttpService::HttpService(const ServerOptions& options, Dispatcher* dispatcher)
     : options_(options), dispatcher_(dispatcher), http_(options) {
   Route();
+  http_.set_replies_endpoint(this);
 }
 
 HttpService::~HttpService() { Stop(); }
@@ -158,19 +158,7 @@ void HttpService::Route() {
     // is not written.
     if (GuardedServer::CurrentConnectionCut()) return;
     if (!res.body.empty()) return;  // ours, already counted
-    if (res.status == 413) http_.CountBodyTooLarge();
-    absl::StatusCode code = CodeForHttpStatus(res.status);
-    std::string message;
-    switch (res.status) {
-      case 400:
-        message = "malformed HTTP request (a POST needs Content-Length or "
-                  "chunked transfer encoding)";
-        break;
-      case 404: message = "no such endpoint"; break;
-      case 413: message = "request body exceeds the size limit"; break;
-      default: message = absl::StrCat("HTTP ", res.status);
-    }
-    res.set_content(ErrorBody(absl::Status(code, message)), kJson);
+    res.set_content(HttplibError(res.status).body, kJson);
   });
 
   // Routes are matched with std::regex, which recurses once per character of
@@ -217,38 +205,52 @@ void HttpService::Route() {
              });
 }
 
+absl::Status HttpService::CheckClient(absl::string_view client_id,
+                                      absl::string_view authorization) const {
+  // The id is checked first: nothing is done for a malformed one.
+  if (absl::Status valid = ValidateClientId(client_id); !valid.ok()) {
+    return valid;
+  }
+  if (options_.client_tokens.empty()) return absl::OkStatus();
+  auto it = options_.client_tokens.find(std::string(client_id));
+  if (it != options_.client_tokens.end() &&
+      HasBearer(authorization, it->second)) {
+    return absl::OkStatus();
+  }
+  return absl::UnauthenticatedError(
+      "missing or wrong bearer token for this client");
+}
+
 bool HttpService::AuthorizeClient(const httplib::Request& req,
                                   absl::string_view client_id,
                                   httplib::Response& res) const {
-  // The id is checked first: nothing is done for a malformed one.
-  if (absl::Status valid = ValidateClientId(client_id); !valid.ok()) {
-    SetError(res, valid);
-    return false;
+  absl::Status s = CheckClient(client_id, req.get_header_value("Authorization"));
+  if (s.ok()) return true;
+  if (s.code() == absl::StatusCode::kUnauthenticated) {
+    res.set_header("WWW-Authenticate", "Bearer");
   }
-  if (options_.client_tokens.empty()) return true;
-  auto it = options_.client_tokens.find(std::string(client_id));
-  if (it != options_.client_tokens.end() && HasBearer(req, it->second)) {
-    return true;
-  }
-  res.set_header("WWW-Authenticate", "Bearer");
-  SetError(res, absl::UnauthenticatedError(
-                    "missing or wrong bearer token for this client"));
+  SetError(res, s);
   return false;
+}
+
+absl::Status HttpService::CheckBodySize(size_t size) {
+  if (size <= options_.max_body_bytes) return absl::OkStatus();
+  http_.CountBodyTooLarge();
+  return absl::ResourceExhaustedError("request body exceeds the size limit");
 }
 
 bool HttpService::BodyWithinLimit(const httplib::Request& req,
                                   httplib::Response& res) {
-  if (req.body.size() <= options_.max_body_bytes) return true;
-  http_.CountBodyTooLarge();
-  SetError(res,
-           absl::ResourceExhaustedError("request body exceeds the size limit"),
-           413);
+  absl::Status s = CheckBodySize(req.body.size());
+  if (s.ok()) return true;
+  SetError(res, s, 413);
   return false;
 }
 
 bool HttpService::AuthorizeAdmin(const httplib::Request& req,
                                  httplib::Response& res) const {
-  if (options_.admin_token.empty() || HasBearer(req, options_.admin_token)) {
+  if (options_.admin_token.empty() ||
+      HasBearer(req.get_header_value("Authorization"), options_.admin_token)) {
     return true;
   }
   res.set_header("WWW-Authenticate", "Bearer");
@@ -336,13 +338,40 @@ void HttpService::HandleEvents(const httplib::Request& req,
 
 void HttpService::HandleReplies(const httplib::Request& req,
                                 httplib::Response& res) {
-  const std::string client_id = req.matches[1];
-  if (!AuthorizeClient(req, client_id, res)) return;
-  if (!BodyWithinLimit(req, res)) return;
+  RepliesAnswer answer = AnswerReplies(
+      req.matches[1].str(), req.get_header_value("Authorization"),
+      req.get_header_value("Content-Type"), req.body);
+  res.status = answer.status;
+  if (answer.www_authenticate) res.set_header("WWW-Authenticate", "Bearer");
+  if (!answer.content_type.empty()) {
+    res.set_content(std::move(answer.body), std::string(answer.content_type));
+  }
+}
+
+RepliesAnswer HttpService::AnswerReplies(absl::string_view client_id,
+                                         absl::string_view authorization,
+                                         absl::string_view content_type,
+                                         absl::string_view body) {
+  RepliesAnswer answer;
+  auto error = [&answer](const absl::Status& s, int http_status = 0) {
+    answer.status = http_status != 0 ? http_status : HttpStatusForCode(s.code());
+    answer.content_type = kJson;
+    answer.body = ErrorBody(s);
+    return answer;
+  };
+  if (absl::Status s = CheckClient(client_id, authorization); !s.ok()) {
+    answer.www_authenticate = s.code() == absl::StatusCode::kUnauthenticated;
+    return error(s);
+  }
+  // A chunked body is bounded on the wire by GuardedServer only roughly
+  // (framing included): its size is checked exactly here.
+  if (absl::Status s = CheckBodySize(body.size()); !s.ok()) {
+    return error(s, 413);
+  }
   std::vector<ReplyEnvelope> replies;
-  if (IsProtobufContentType(req.get_header_value("Content-Type"))) {
-    absl::Status parsed = ParseRepliesProto(req.body, &replies);
-    if (!parsed.ok()) return SetError(res, parsed);
+  if (IsProtobufContentType(content_type)) {
+    absl::Status parsed = ParseRepliesProto(body, &replies);
+    if (!parsed.ok()) return error(parsed);
     std::vector<std::string> call_ids;
     call_ids.reserve(replies.size());
     for (const ReplyEnvelope& r : replies) call_ids.push_back(r.call_id);
@@ -350,49 +379,69 @@ void HttpService::HandleReplies(const httplib::Request& req,
         dispatcher_->DeliverReplies(client_id, std::move(replies));
     if (std::all_of(statuses.begin(), statuses.end(),
                     [](const absl::Status& s) { return s.ok(); })) {
-      res.status = 204;  // the common case costs no results body
-      return;
+      return answer;  // 204: the common case costs no results body
     }
-    std::string body;
+    answer.status = 200;
+    answer.content_type = kProtobufContentType;
     for (size_t i = 0; i < statuses.size(); ++i) {
       const absl::Status& s = statuses[i];
       AppendReplyResultProto(call_ids[i],
                              s.ok() ? 200 : HttpStatusForCode(s.code()), s,
-                             &body);
+                             &answer.body);
     }
-    res.set_content(body, kProtobufContentType);
-    return;
+    return answer;
   }
   bool is_batch = false;
-  absl::Status parsed = ParseReplies(req.body, &replies, &is_batch);
-  if (!parsed.ok()) return SetError(res, parsed);
+  absl::Status parsed = ParseReplies(body, &replies, &is_batch);
+  if (!parsed.ok()) return error(parsed);
   if (!is_batch) {
     absl::Status s = dispatcher_->DeliverReply(client_id, std::move(replies[0]));
-    if (!s.ok()) return SetError(res, s);
-    res.status = 204;
-    return;
+    if (!s.ok()) return error(s);
+    return answer;  // 204
   }
   std::vector<std::string> call_ids;
   call_ids.reserve(replies.size());
   for (const ReplyEnvelope& r : replies) call_ids.push_back(r.call_id);
   const std::vector<absl::Status> statuses =
       dispatcher_->DeliverReplies(client_id, std::move(replies));
-  std::string body = "[";
+  answer.status = 200;
+  answer.content_type = kJson;
+  std::string& out = answer.body;
+  out = "[";
   for (size_t i = 0; i < statuses.size(); ++i) {
     const absl::Status& s = statuses[i];
-    if (i > 0) body.push_back(',');
-    body.append("{\"call_id\":");
-    json::AppendQuoted(call_ids[i], &body);
-    absl::StrAppend(&body, ",\"status\":", s.ok() ? 200 : HttpStatusForCode(s.code()));
+    if (i > 0) out.push_back(',');
+    out.append("{\"call_id\":");
+    json::AppendQuoted(call_ids[i], &out);
+    absl::StrAppend(&out, ",\"status\":", s.ok() ? 200 : HttpStatusForCode(s.code()));
     if (!s.ok()) {
-      absl::StrAppend(&body, ",\"code\":\"", StatusCodeName(s.code()),
+      absl::StrAppend(&out, ",\"code\":\"", StatusCodeName(s.code()),
                       "\",\"message\":");
-      json::AppendQuoted(s.message(), &body);
+      json::AppendQuoted(s.message(), &out);
     }
-    body.push_back('}');
+    out.push_back('}');
   }
-  body.push_back(']');
-  res.set_content(body, kJson);
+  out.push_back(']');
+  return answer;
+}
+
+RepliesAnswer HttpService::HttplibError(int status) {
+  if (status == 413) http_.CountBodyTooLarge();
+  std::string message;
+  switch (status) {
+    case 400:
+      message = "malformed HTTP request (a POST needs Content-Length or "
+                "chunked transfer encoding)";
+      break;
+    case 404: message = "no such endpoint"; break;
+    case 413: message = "request body exceeds the size limit"; break;
+    default: message = absl::StrCat("HTTP ", status);
+  }
+  RepliesAnswer answer;
+  answer.status = status;
+  answer.content_type = kJson;
+  answer.body = ErrorBody(absl::Status(CodeForHttpStatus(status), message));
+  return answer;
 }
 
 void HttpService::HandleCall(const httplib::Request& req,

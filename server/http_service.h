@@ -19,7 +19,7 @@ namespace sserpc::server_internal {
 // The HTTP face of the protocol (docs/PROTOCOL.md): routes, authentication,
 // request validation, and the SSE writer loop. Everything stateful is in the
 // Dispatcher. Owns the cpp-httplib server, its threads and the timer thread.
-class HttpService {
+class HttpService final : private RepliesEndpoint {
  public:
   // `dispatcher` must outlive this object.
   HttpService(const ServerOptions& options, Dispatcher* dispatcher);
@@ -37,11 +37,22 @@ class HttpService {
   void Route();
   void HandleEvents(const httplib::Request& req, httplib::Response& res);
   void HandleReplies(const httplib::Request& req, httplib::Response& res);
+  // The replies endpoint without transport, shared by HandleReplies and
+  // GuardedServer's fast path (RepliesEndpoint).
+  RepliesAnswer AnswerReplies(absl::string_view client_id,
+                              absl::string_view authorization,
+                              absl::string_view content_type,
+                              absl::string_view body) override;
+  RepliesAnswer HttplibError(int status) override;
   void HandleCall(const httplib::Request& req, httplib::Response& res);
   void HandleClients(const httplib::Request& req, httplib::Response& res);
   void HandleStats(const httplib::Request& req, httplib::Response& res);
-  // Checks that `client_id` is well-formed and the bearer token is its
-  // token; fills `res` (400 or 401) on failure.
+  // Checks that `client_id` is well-formed (else INVALID_ARGUMENT) and that
+  // `authorization` (the Authorization header's value) carries its bearer
+  // token (else UNAUTHENTICATED, answered with `WWW-Authenticate: Bearer`).
+  absl::Status CheckClient(absl::string_view client_id,
+                           absl::string_view authorization) const;
+  // CheckClient for httplib's handlers; fills `res` (400 or 401) on failure.
   bool AuthorizeClient(const httplib::Request& req, absl::string_view client_id,
                        httplib::Response& res) const;
   bool AuthorizeAdmin(const httplib::Request& req,
@@ -49,6 +60,9 @@ class HttpService {
   // A chunked body is bounded on the wire by GuardedServer only roughly
   // (framing included): its size is checked exactly here. Fills `res` (413).
   bool BodyWithinLimit(const httplib::Request& req, httplib::Response& res);
+  // The exact check of BodyWithinLimit: RESOURCE_EXHAUSTED (answered 413)
+  // and counted when `size` is over max_body_bytes.
+  absl::Status CheckBodySize(size_t size);
 
   const ServerOptions& options_;
   Dispatcher* const dispatcher_;
