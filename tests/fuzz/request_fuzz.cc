@@ -1,7 +1,8 @@
 // libFuzzer target: the server's request path, end to end. Each input is
 // sent as raw bytes on a new TCP connection to a real sserpc::Server running
 // in this process (cpp-httplib's request parsing, our routing guards, auth,
-// endpoint handlers, the replies decoder, the calls endpoint), and the
+// endpoint handlers, the replies decoder, the calls endpoint, and the answer
+// POST's fast path with its fallback to httplib), and the
 // response is read until the server closes or goes quiet. The server must
 // neither crash (ASan/UBSan watch every thread) nor stop serving: every
 // 256 inputs a health check must still succeed.
