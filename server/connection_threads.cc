@@ -825,8 +825,9 @@ GuardedServer::FastPath GuardedServer::ServeRepliesFast(
                  : replies_->AnswerReplies(h.client_id, h.authorization,
                                            h.content_type, body);
   }
-  // A large body's buffer is not kept for the connection's life.
-  if (body.capacity() > (64 << 10)) std::string().swap(body);
+  // Only a small body's buffer is kept for the connection's life (10,000
+  // answer connections each holding a large one would add up).
+  if (body.capacity() > (4 << 10)) std::string().swap(body);
 
   // head (and client_id, a view into it) is not needed any more: its
   // buffer takes the response, which goes out in one send.
