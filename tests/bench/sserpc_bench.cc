@@ -318,8 +318,9 @@ int RunClients() {
       // (HandlerOptions::run_on_stream_thread), as a quick handler may.
       sserpc::HandlerOptions handler_options;
       handler_options.run_on_stream_thread = Env("BENCH_INLINE", 0) != 0;
+      absl::Status registered;
       if (payloads == Payloads::kJson) {
-        client->Register("bench.Echo/Echo",
+        registered = client->Register("bench.Echo/Echo",
                          [](sserpc::CallContext&, absl::string_view payload) {
                            return absl::StatusOr<std::string>(std::string(payload));
                          },
@@ -327,7 +328,7 @@ int RunClients() {
       } else {
         // What bench::Echo::Register() does, plus the inline option.
         handler_options.accepts_protobuf = true;
-        client->Register(
+        registered = client->Register(
             bench::Echo::kEchoMethod,
             sserpc::TypedHandler<bench::EchoMessage, bench::EchoMessage>(
                 [](sserpc::CallContext&, const bench::EchoMessage& request) {
@@ -335,8 +336,9 @@ int RunClients() {
                 }),
             handler_options);
       }
-      if (absl::Status s = client->Start(); !s.ok()) {
-        std::fprintf(stderr, "bench client: %s\n", s.ToString().c_str());
+      if (registered.ok()) registered = client->Start();
+      if (!registered.ok()) {
+        std::fprintf(stderr, "bench client: %s\n", registered.ToString().c_str());
         return 1;
       }
       clients.push_back(std::move(client));
