@@ -54,7 +54,8 @@ class RequestTranscoder {
  public:
   virtual ~RequestTranscoder() = default;
   // The proto3 JSON of a request given in the protobuf binary format.
-  // Thread-safe; an error ends the call with it (INTERNAL).
+  // Thread-safe; an error ends the call with it (INTERNAL). A transcoder
+  // must outlive the server it is given to.
   virtual absl::StatusOr<std::string> ToJson(
       absl::string_view request_proto) const = 0;
 };

@@ -15,6 +15,9 @@
 namespace sserpc::server_internal {
 namespace {
 
+// Length of the base64 (padded) form of `n` bytes.
+size_t Base64Size(size_t n) { return (n + 2) / 3 * 4; }
+
 int64_t RemainingMs(absl::Time deadline, absl::Time now) {
   // Rounded up so a call with time left is never sent with 0.
   int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(deadline - now,
@@ -139,12 +142,18 @@ std::string Dispatcher::Start(absl::string_view client_id,
   };
   absl::Status invalid = ValidateClientId(client_id);
   if (invalid.ok()) invalid = ValidateMethodName(method);
-  if (invalid.ok() && payload.size() > options_.max_body_bytes) {
+  // The limit applies to the payload as it goes on the wire: protobuf bytes
+  // travel in base64 (the JSON a typed request may become is checked when
+  // it is made, in NextWrite).
+  const size_t wire_bytes =
+      transcoder == nullptr ? payload.size() : Base64Size(payload.size());
+  if (invalid.ok() && wire_bytes > options_.max_body_bytes) {
     MutexLock lock(&mu_);
     ++stats_.refused_payload_too_large;
     invalid = absl::ResourceExhaustedError(
-        absl::StrCat("request payload is ", payload.size(),
-                     " bytes; the limit is ", options_.max_body_bytes));
+        absl::StrCat("request payload is ", wire_bytes,
+                     " bytes on the wire; the limit is ",
+                     options_.max_body_bytes));
   }
   if (invalid.ok() && transcoder == nullptr) {
     if (payload.empty()) payload = "{}";
@@ -489,7 +498,8 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
   // Formatting happens outside the lock: requests are immutable.
   const absl::Time now = clock_->Now();
   std::string data;
-  std::vector<std::pair<std::string, absl::Status>> untranscodable;
+  // Typed requests this client cannot be sent in JSON: their calls end.
+  std::vector<std::pair<std::string, absl::Status>> unsendable;
   for (const OutboxItem& item : items) {
     data.clear();
     if (item.is_request()) {
@@ -505,7 +515,19 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
       } else {
         absl::StatusOr<std::string> json = r.transcoder->ToJson(r.payload);
         if (!json.ok()) {
-          untranscodable.emplace_back(r.call_id, json.status());
+          unsendable.emplace_back(
+              r.call_id, absl::InternalError(absl::StrCat(
+                             "cannot send the request as JSON: ",
+                             json.status().message())));
+          continue;
+        }
+        if (json->size() > options_.max_body_bytes) {
+          unsendable.emplace_back(
+              r.call_id,
+              absl::ResourceExhaustedError(absl::StrCat(
+                  "the request is ", json->size(),
+                  " bytes as JSON (the client did not ask for protobuf); "
+                  "the limit is ", options_.max_body_bytes)));
           continue;
         }
         AppendRequestData(r.call_id, r.method, timeout_ms, *json, &data);
@@ -516,11 +538,20 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
       AppendSseEvent("cancel", data, 0, out);
     }
   }
-  // A typed request this client cannot be sent (its JSON form failed, e.g.
-  // an Any of an unknown type) ends its call; the client never saw it.
-  for (auto& [call_id, why] : untranscodable) {
-    Cancel(call_id, absl::InternalError(absl::StrCat(
-                        "cannot send the request as JSON: ", why.message())));
+  if (!unsendable.empty()) {
+    // The client never saw these requests: no cancel is queued for them.
+    Completions completions;
+    {
+      MutexLock lock(&mu_);
+      for (auto& [call_id, why] : unsendable) {
+        if (why.code() == absl::StatusCode::kResourceExhausted) {
+          ++stats_.refused_payload_too_large;
+        }
+        FinishLocked(call_id, std::move(why), /*tell_client=*/false,
+                     &completions);
+      }
+    }
+    Run(completions);
   }
   return WriteStatus::kData;
 }

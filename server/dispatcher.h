@@ -51,7 +51,8 @@ class Dispatcher {
   // A typed call: the request is protobuf bytes, sent as they are to a
   // client that negotiated protobuf payloads and as `transcoder`'s JSON to
   // any other; `done` gets the answer in the form the client sent it.
-  // `transcoder` must outlive the call.
+  // `transcoder` must outlive the dispatcher (a writer may be using it when
+  // the call ends).
   std::string StartProtoCall(absl::string_view client_id,
                              absl::string_view method,
                              std::string request_proto,

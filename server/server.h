@@ -60,7 +60,11 @@ class Server {
   // For generated code (server/typed_call.h): a call whose request is
   // protobuf bytes. Sent as they are to a client that negotiated protobuf
   // payloads, as `transcoder`'s JSON to any other; the answer comes in the
-  // form the client sent. `transcoder` must outlive the call.
+  // form the client sent. `transcoder` must outlive the server: a stream
+  // writer may still be using it when the call ends (generated code uses
+  // one per request type for the life of the process). The limit
+  // max_body_bytes applies to the bytes in base64, and to the JSON made for
+  // a client without protobuf payloads (RESOURCE_EXHAUSTED).
   RawCallResult CallProto(absl::string_view client_id, absl::string_view method,
                           std::string request_proto,
                           const RequestTranscoder& transcoder,

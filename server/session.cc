@@ -8,8 +8,12 @@ size_t OutboxItem::bytes() const {
   // Fixed overhead stands for the event's framing.
   constexpr size_t kFraming = 96;
   if (request != nullptr) {
+    // Protobuf bytes go out in base64 (or as JSON of about that size).
+    const size_t payload = request->transcoder == nullptr
+                               ? request->payload.size()
+                               : (request->payload.size() + 2) / 3 * 4;
     return kFraming + request->call_id.size() + request->method.size() +
-           request->payload.size();
+           payload;
   }
   return kFraming + cancel_call_id.size();
 }

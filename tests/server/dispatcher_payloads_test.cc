@@ -20,6 +20,9 @@ class FakeTranscoder : public RequestTranscoder {
     if (bytes == "untranscodable") {
       return absl::InvalidArgumentError("unknown Any type");
     }
+    if (bytes == "inflate") {  // JSON much larger than the bytes
+      return absl::StrCat(R"({"b":")", std::string(100, 'i'), R"("})");
+    }
     return absl::StrCat(R"({"b":")", bytes, R"("})");
   }
   mutable int calls = 0;
@@ -192,6 +195,10 @@ TEST_F(PayloadsTest, UntranscodableRequestEndsItsCallInternal) {
               ::testing::HasSubstr("unknown Any type"));
   EXPECT_EQ(good.runs, 0);
   EXPECT_EQ(d().pending_calls(), 1u);
+  // The client never saw it: no cancel is sent for it either.
+  Written after = ReadNow(d(), *s);
+  EXPECT_TRUE(after.Cancels().empty());
+  EXPECT_TRUE(w.Cancels().empty());
   // The same call never ends twice: its answer is now refused.
   EXPECT_EQ(d().DeliverReply("c1", PayloadReply(bad_id, "{}")).code(),
             absl::StatusCode::kNotFound);
@@ -208,6 +215,12 @@ TEST_F(PayloadsTest, ProtobufRequestsAreNotCheckedAsJsonButAreSizeLimited) {
   ASSERT_EQ(too_big.runs, 1);
   EXPECT_EQ(too_big.result.status().code(),
             absl::StatusCode::kResourceExhausted);
+  // The limit counts the bytes in base64, as they go on the wire: 13 bytes
+  // are 20 characters.
+  RawOutcome& base64_too_big = NewRaw();
+  EXPECT_TRUE(StartProto("c1", std::string(13, 'x'), &base64_too_big).empty());
+  EXPECT_EQ(base64_too_big.result.status().code(),
+            absl::StatusCode::kResourceExhausted);
   // An empty message is a valid protobuf request (all fields default).
   RawOutcome& empty = NewRaw();
   const std::string id = StartProto("c1", "", &empty);
@@ -216,6 +229,22 @@ TEST_F(PayloadsTest, ProtobufRequestsAreNotCheckedAsJsonButAreSizeLimited) {
   ASSERT_TRUE(d().DeliverReply("c1", ProtoReply(id, "")).ok());
   ASSERT_TRUE(empty.result.ok());
   EXPECT_EQ(empty.result->payload, "");
+}
+
+TEST_F(PayloadsTest, RequestWhoseJsonIsOverTheLimitEndsResourceExhausted) {
+  options_.max_body_bytes = 32;
+  std::shared_ptr<StreamState> s = ConnectAs("c1", false);
+  ReadNow(d(), *s);
+  RawOutcome& out = NewRaw();
+  // 7 bytes pass as protobuf (12 in base64); their JSON is 108: too long.
+  const std::string id = StartProto("c1", "inflate", &out);
+  ASSERT_FALSE(id.empty());
+  Written w = ReadNow(d(), *s);
+  EXPECT_TRUE(w.Requests().empty());
+  EXPECT_TRUE(w.Cancels().empty());
+  ASSERT_EQ(out.runs, 1);
+  EXPECT_EQ(out.result.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(d().Stats().refused_payload_too_large, 1u);
 }
 
 TEST_F(PayloadsTest, FailuresReachTheRawCallbackOnce) {
