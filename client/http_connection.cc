@@ -195,8 +195,10 @@ absl::StatusOr<HttpResponse> HttpConnection::Post(
                   "\r\n", authorization_, "Content-Type: ", content_type,
                   "\r\nContent-Length: ", body.size(), "\r\n\r\n");
   // Bytes after the previous response mean the connection is out of step
-  // with the server: start over on a new one.
-  if (fd_ >= 0 && begin_ != end_) Close();
+  // with the server: start over on a new one. The same for bytes (or a
+  // FIN) that arrived while it was idle: a proxy's 408 before it closes
+  // would otherwise be read as this request's response.
+  if (fd_ >= 0 && (begin_ != end_ || IdleConnectionHasInput())) Close();
   while (true) {
     const bool reused = fd_ >= 0;
     if (!reused) {
@@ -364,6 +366,11 @@ absl::Status HttpConnection::Wait(short events, absl::Duration timeout,
     }
     if (errno != EINTR) return ErrnoError("poll", errno);
   }
+}
+
+bool HttpConnection::IdleConnectionHasInput() const {
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;  // readable, closed, or an error
 }
 
 HttpConnection::Recv HttpConnection::Receive(char* dst, size_t size,

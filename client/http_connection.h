@@ -84,6 +84,9 @@ class HttpConnection {
  private:
   enum class Recv { kData, kEof, kError };
 
+  // True if the open connection has anything to read (bytes, EOF, an
+  // error) between requests, when the server should have sent nothing.
+  bool IdleConnectionHasInput() const;
   absl::Status Connect();
   absl::Status ConnectTo(const void* addr, unsigned addr_len, int family,
                          int protocol);

@@ -241,7 +241,8 @@ TEST(HttpConnectionHttplibTest, IdleConnectionClosedByTheServerIsReopened) {
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].body, "2");
   EXPECT_EQ(http->connects(), 2u);
-  EXPECT_EQ(http->resends(), 1u);
+  // The close was seen before sending (the idle check): no resend needed.
+  EXPECT_EQ(http->resends(), 0u);
 }
 
 TEST(HttpConnectionHttplibTest, LargeBodiesBothWays) {
@@ -788,7 +789,7 @@ TEST(HttpConnectionRawTest, UnresolvableHostFails) {
       << r.status();
 }
 
-TEST(HttpConnectionRawTest, ReusedConnectionClosedWhileIdleIsRetriedOnce) {
+TEST(HttpConnectionRawTest, ReusedConnectionClosedWhileIdleIsReplacedBeforeSending) {
   RawServer server([](RawConnection& conn, int index) {
     if (!conn.ReadRequest()) return;
     // Answers as if keeping the connection, then closes it (as a server
@@ -803,6 +804,32 @@ TEST(HttpConnectionRawTest, ReusedConnectionClosedWhileIdleIsRetriedOnce) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->body, "first");
   ASSERT_TRUE(server.WaitForClosed(1));
+  r = http->Post("/p", "application/json", "{}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "second");
+  EXPECT_EQ(http->connects(), 2u);
+  // The close was seen before sending: nothing had to be sent twice.
+  EXPECT_EQ(http->resends(), 0u);
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST(HttpConnectionRawTest, ReusedConnectionClosedUnansweredIsRetriedOnce) {
+  RawServer server([](RawConnection& conn, int index) {
+    if (!conn.ReadRequest()) return;
+    if (index == 0) {
+      conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+      // Takes the next request on the kept connection, then closes without
+      // an answer (the server's close raced with the request).
+      conn.ReadRequest();
+      return;
+    }
+    conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond");
+    conn.ReadUntilClosed();
+  });
+  auto http = Connection(server.port());
+  absl::StatusOr<HttpResponse> r = http->Post("/p", "application/json", "{}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "first");
   r = http->Post("/p", "application/json", "{}");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->body, "second");
@@ -891,6 +918,39 @@ TEST(HttpConnectionRawTest, StrayBytesAfterAResponseStartANewConnection) {
   // client's first recv() takes them together.
   r = http->Post("/p", "application/json", "{}");
   ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "1");
+  EXPECT_EQ(http->connects(), 2u);
+}
+
+TEST(HttpConnectionRawTest, WhatAnIdleConnectionReceivedIsNotTakenForAResponse) {
+  // A proxy that times an idle keep-alive connection out may send a 408
+  // before closing it; read by the next POST as its response, it would make
+  // the sender drop that POST's answers as refused.
+  Notification first_read;
+  Notification stale_sent;
+  RawServer server([&](RawConnection& conn, int index) {
+    if (!conn.ReadRequest()) return;
+    conn.Write(absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n",
+                            index));
+    if (index == 0) {
+      // Once the client has read its response: the connection is idle.
+      first_read.WaitForNotificationWithTimeout(absl::Seconds(10));
+      conn.Write("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+      stale_sent.Notify();
+    }
+    conn.ReadUntilClosed();
+  });
+  auto http = Connection(server.port());
+  absl::StatusOr<HttpResponse> r = http->Post("/p", "application/json", "{}");
+  first_read.Notify();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "0");
+  ASSERT_TRUE(stale_sent.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // On loopback a send() has put its bytes in the peer's receive queue by
+  // the time it returns: the 408 is waiting on the client's socket now.
+  r = http->Post("/p", "application/json", "{}");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "1");
   EXPECT_EQ(http->connects(), 2u);
 }
