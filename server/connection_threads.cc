@@ -812,15 +812,22 @@ GuardedServer::FastPath GuardedServer::ServeRepliesFast(
     if (stream.cut()) return FastPath::kFailed;
     answer = replies_->HttplibError(413);
   } else {
-    body.resize(h.content_length);
+    // The buffer grows with the bytes that arrive, not to the announced
+    // length at once: a peer that announces max_body_bytes and sends
+    // nothing must not make every connection hold that much.
+    body.clear();
     size_t got = 0;
-    while (got < body.size()) {
-      ssize_t n = stream.read(&body[got], body.size() - got);
+    while (got < h.content_length) {
+      const size_t want =
+          std::min<size_t>(h.content_length - got, size_t{64} << 10);
+      body.resize(got + want);
+      ssize_t n = stream.read(&body[got], want);
       if (n <= 0) break;
       got += static_cast<size_t>(n);
     }
+    body.resize(got);
     if (stream.cut()) return FastPath::kFailed;
-    answer = got < body.size()
+    answer = got < h.content_length
                  ? replies_->HttplibError(400)  // httplib: body cut short
                  : replies_->AnswerReplies(h.client_id, h.authorization,
                                            h.content_type, body);
@@ -842,6 +849,8 @@ GuardedServer::FastPath GuardedServer::ServeRepliesFast(
     if (n <= 0) return FastPath::kFailed;
     off += static_cast<size_t>(n);
   }
+  // As for the body: a large batch's results must not stay allocated.
+  if (out.capacity() > (4 << 10)) std::string().swap(out);
   CountRepliesFastPathServed();
   return FastPath::kServed;
 }

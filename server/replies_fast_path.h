@@ -18,7 +18,8 @@ namespace sserpc::server_internal {
 // for both paths (httplib's handler and the fast path).
 struct RepliesAnswer {
   int status = 204;
-  // Empty: no body and no Content-Type (204).
+  // Empty: no body and no Content-Type (204). Always a string literal
+  // (kJson, kProtobufContentType, ...), so the view never dangles.
   absl::string_view content_type;
   std::string body;
   // 401: the response carries `WWW-Authenticate: Bearer`.
