@@ -59,7 +59,7 @@ class CallContext {
 // run concurrently.
 using Handler =
     std::function<absl::StatusOr<std::string>(CallContext& ctx,
-                                              absl::string_view payload_json)>;
+                                              absl::string_view payload)>;
 
 }  // namespace sserpc
 

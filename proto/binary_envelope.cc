@@ -1,5 +1,6 @@
 #include "proto/binary_envelope.h"
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -226,7 +227,10 @@ absl::StatusOr<ReplyEnvelope> ParseReplyProto(absl::string_view bytes) {
   ReplyEnvelope reply;
   reply.protobuf = true;
   WireReader r(bytes);
-  int results = 0;  // members of the `result` oneof seen
+  // Which members of the `result` oneof were seen (a member repeated is
+  // one member: protobuf keeps its last value).
+  bool has_payload = false;
+  bool has_error = false;
   while (!r.done()) {
     uint32_t number = 0;
     WireType type = kVarint;
@@ -241,12 +245,12 @@ absl::StatusOr<ReplyEnvelope> ParseReplyProto(absl::string_view bytes) {
       case field::kReplyPayloadProto:
         s = r.ReadBytesField(type, &v);
         reply.payload.assign(v.data(), v.size());
-        ++results;
+        has_payload = true;
         break;
       case field::kReplyError:
         s = r.ReadBytesField(type, &v);
         if (s.ok()) s = ParseErrorProto(v, &reply.error);
-        ++results;
+        has_error = true;
         break;
       case field::kReplyPayloadJson:
         return Malformed("reply",
@@ -258,7 +262,7 @@ absl::StatusOr<ReplyEnvelope> ParseReplyProto(absl::string_view bytes) {
     if (!s.ok()) return s;
   }
   if (reply.call_id.empty()) return Malformed("reply", "missing \"call_id\"");
-  if (results != 1) {
+  if (has_payload == has_error) {
     return Malformed("reply",
                      "exactly one of \"payload_proto\" and \"error\" is required");
   }
@@ -366,6 +370,11 @@ void AppendRequestDataProto(absl::string_view call_id, absl::string_view method,
 
 absl::StatusOr<RequestEnvelope> ParseRequestDataProto(absl::string_view data) {
   thread_local std::string binary;  // the fields kept are copied out of it
+  // Like the encoder's buffer: a rare large request is not kept for the
+  // life of the stream thread.
+  auto trim = absl::MakeCleanup([] {
+    if (binary.capacity() > (64 << 10)) std::string().swap(binary);
+  });
   absl::Status s = DecodeBase64(data, &binary);
   if (!s.ok()) return Malformed("request-proto", s.message());
   RequestEnvelope r;
