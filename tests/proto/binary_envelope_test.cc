@@ -288,6 +288,26 @@ TEST(RepliesProtoTest, OneBadReplyMakesTheBodyMalformed) {
   ExpectInvalid(ParseRepliesProto(both, &parsed), "exactly one");
 }
 
+TEST(RepliesProtoTest, ARepeatedOneofMemberCountsOnceWithItsLastValue) {
+  sserpc::v1::Reply first;
+  first.set_call_id("a");
+  first.set_payload_proto("old");
+  sserpc::v1::Reply second;
+  second.set_payload_proto("new");
+  // Two payload_proto fields in one Reply, as a protobuf merge would write.
+  const std::string inner = Serialize(first) + Serialize(second);
+  const std::string body =
+      std::string("\x0a") + static_cast<char>(inner.size()) + inner;
+  std::vector<ReplyEnvelope> parsed;
+  ASSERT_TRUE(ParseRepliesProto(body, &parsed).ok());
+  ASSERT_EQ(parsed.size(), 1u);
+  EXPECT_EQ(parsed[0].payload, "new");
+  // libprotobuf reads it the same way.
+  sserpc::v1::ReplyBatch batch;
+  ASSERT_TRUE(batch.ParseFromString(body));
+  EXPECT_EQ(batch.replies(0).payload_proto(), "new");
+}
+
 TEST(RepliesProtoTest, JsonAndProtobufMediaTypes) {
   EXPECT_TRUE(IsProtobufContentType("application/x-protobuf"));
   EXPECT_TRUE(IsProtobufContentType("Application/Protobuf; proto=sserpc.v1.ReplyBatch"));
