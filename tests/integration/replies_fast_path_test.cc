@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -397,6 +399,68 @@ TEST_F(RepliesFastPathTest, HeadLimitsApplyAsBefore) {
         return t->Exchange({Post(Reply("nope")) + many}, 2);
       },
       0, 1);
+}
+
+}  // namespace
+}  // namespace sserpc
+
+namespace sserpc {
+namespace {
+
+// Resident memory of this process, in MiB.
+double RssMib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      int64_t kb = 0;
+      absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)),
+                       &kb);
+      return static_cast<double>(kb) / 1024;
+    }
+  }
+  return 0;
+}
+
+TEST(RepliesFastPathMemoryTest, AnnouncedBodiesDoNotCommitMemoryBeforeTheyArrive) {
+  // 16 connections announce 8 MiB bodies and send one byte: a buffer sized
+  // to the announced length at once would commit 128 MiB in the server
+  // (this process); the buffer must grow only with the bytes that arrive.
+  ServerOptions options;
+  options.max_body_bytes = 8 << 20;
+  Server server(options);
+  const int port = server.Start("127.0.0.1", 0).value();
+  const double before = RssMib();
+  std::vector<int> fds;
+  for (int i = 0; i < 16; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    const std::string head = absl::StrCat(
+        "POST /sserpc/v1/clients/c1/replies HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nContent-Length: ",
+        8 << 20, "\r\n\r\n{");
+    ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(head.size()));
+    fds.push_back(fd);
+  }
+  // Once the server counts them all open, each connection's thread reads
+  // its head at once; the RSS is then watched for 200 ms (a buffer sized
+  // to the announced length would show within the first few).
+  while (server.Stats().open_connections < fds.size()) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  double peak = 0;
+  for (int i = 0; i < 200; ++i) {
+    peak = std::max(peak, RssMib() - before);
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_LT(peak, 32) << "MiB committed for 16 announced bodies";
+  for (int fd : fds) close(fd);
+  server.Stop();
 }
 
 }  // namespace
