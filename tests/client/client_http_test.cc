@@ -851,7 +851,7 @@ TEST_F(ClientHttpTest, IdleClientHasOnlyItsStreamThread) {
 // woken once, after the stream thread has handled all of them, so they leave
 // in one POST instead of the first alone.
 TEST_F(ClientHttpTest, StreamThreadAnswersOfOneReadLeaveInOnePost) {
-  constexpr int kCalls = 10;
+  constexpr int kCalls = 20;
   Client client(Options());
   HandlerOptions inline_handler;
   inline_handler.run_on_stream_thread = true;
@@ -884,10 +884,11 @@ TEST_F(ClientHttpTest, StreamThreadAnswersOfOneReadLeaveInOnePost) {
     ASSERT_TRUE(server_.WaitForReply(absl::StrCat("call-", i)).has_value());
   }
   // One write is usually one read, but the client may read it in a few
-  // pieces. Woken per answer, the sender would post nearly every answer
-  // alone (each takes the handler 1 ms; a POST takes far less here).
+  // pieces (5 seen under ThreadSanitizer). Woken per answer, the sender
+  // would post nearly every answer alone (each takes the handler 1 ms; a
+  // POST takes far less here).
   std::vector<FakeServer::Post> posts = server_.posts();
-  EXPECT_LE(posts.size(), 4u);
+  EXPECT_LE(posts.size(), 7u);
   size_t answers = 0;
   for (const FakeServer::Post& p : posts) answers += p.replies.size();
   EXPECT_EQ(answers, static_cast<size_t>(kCalls));
