@@ -611,13 +611,13 @@ absl::Status Dispatcher::DeliverReply(absl::string_view client_id,
 }
 
 std::vector<absl::Status> Dispatcher::DeliverReplies(
-    absl::string_view client_id, std::vector<ReplyEnvelope> replies) {
+    absl::string_view client_id, std::vector<ReplyEnvelope>* replies) {
   Completions completions;
   std::vector<absl::Status> statuses;
-  statuses.reserve(replies.size());
+  statuses.reserve(replies->size());
   {
     MutexLock lock(&mu_);
-    for (ReplyEnvelope& reply : replies) {
+    for (ReplyEnvelope& reply : *replies) {
       statuses.push_back(DeliverLocked(client_id, reply, &completions));
     }
   }

@@ -101,9 +101,10 @@ class Dispatcher {
   // call is not pending or belongs to another client.
   absl::Status DeliverReply(absl::string_view client_id, ReplyEnvelope reply);
   // Several answers from `client_id` (one POST): one status per answer, in
-  // order, as DeliverReply() would give.
+  // order, as DeliverReply() would give. Payloads and errors are moved out
+  // of *replies; the call ids stay (for the caller's per-answer results).
   std::vector<absl::Status> DeliverReplies(absl::string_view client_id,
-                                           std::vector<ReplyEnvelope> replies);
+                                           std::vector<ReplyEnvelope>* replies);
 
   // Ends everything due by the clock's current time.
   void ExpireDue();

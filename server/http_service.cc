@@ -369,14 +369,20 @@ RepliesAnswer HttpService::AnswerReplies(absl::string_view client_id,
     return error(s, 413);
   }
   std::vector<ReplyEnvelope> replies;
-  if (IsProtobufContentType(content_type)) {
-    absl::Status parsed = ParseRepliesProto(body, &replies);
-    if (!parsed.ok()) return error(parsed);
-    std::vector<std::string> call_ids;
-    call_ids.reserve(replies.size());
-    for (const ReplyEnvelope& r : replies) call_ids.push_back(r.call_id);
-    const std::vector<absl::Status> statuses =
-        dispatcher_->DeliverReplies(client_id, std::move(replies));
+  const bool protobuf = IsProtobufContentType(content_type);
+  bool is_batch = true;  // a binary body always is
+  absl::Status parsed = protobuf ? ParseRepliesProto(body, &replies)
+                                 : ParseReplies(body, &replies, &is_batch);
+  if (!parsed.ok()) return error(parsed);
+  if (!is_batch) {
+    absl::Status s = dispatcher_->DeliverReply(client_id, std::move(replies[0]));
+    if (!s.ok()) return error(s);
+    return answer;  // 204
+  }
+  // The replies keep their call ids for the results below.
+  const std::vector<absl::Status> statuses =
+      dispatcher_->DeliverReplies(client_id, &replies);
+  if (protobuf) {
     if (std::all_of(statuses.begin(), statuses.end(),
                     [](const absl::Status& s) { return s.ok(); })) {
       return answer;  // 204: the common case costs no results body
@@ -385,25 +391,12 @@ RepliesAnswer HttpService::AnswerReplies(absl::string_view client_id,
     answer.content_type = kProtobufContentType;
     for (size_t i = 0; i < statuses.size(); ++i) {
       const absl::Status& s = statuses[i];
-      AppendReplyResultProto(call_ids[i],
+      AppendReplyResultProto(replies[i].call_id,
                              s.ok() ? 200 : HttpStatusForCode(s.code()), s,
                              &answer.body);
     }
     return answer;
   }
-  bool is_batch = false;
-  absl::Status parsed = ParseReplies(body, &replies, &is_batch);
-  if (!parsed.ok()) return error(parsed);
-  if (!is_batch) {
-    absl::Status s = dispatcher_->DeliverReply(client_id, std::move(replies[0]));
-    if (!s.ok()) return error(s);
-    return answer;  // 204
-  }
-  std::vector<std::string> call_ids;
-  call_ids.reserve(replies.size());
-  for (const ReplyEnvelope& r : replies) call_ids.push_back(r.call_id);
-  const std::vector<absl::Status> statuses =
-      dispatcher_->DeliverReplies(client_id, std::move(replies));
   answer.status = 200;
   answer.content_type = kJson;
   std::string& out = answer.body;
@@ -412,7 +405,7 @@ RepliesAnswer HttpService::AnswerReplies(absl::string_view client_id,
     const absl::Status& s = statuses[i];
     if (i > 0) out.push_back(',');
     out.append("{\"call_id\":");
-    json::AppendQuoted(call_ids[i], &out);
+    json::AppendQuoted(replies[i].call_id, &out);
     absl::StrAppend(&out, ",\"status\":", s.ok() ? 200 : HttpStatusForCode(s.code()));
     if (!s.ok()) {
       absl::StrAppend(&out, ",\"code\":\"", StatusCodeName(s.code()),

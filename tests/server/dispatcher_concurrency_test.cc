@@ -310,7 +310,7 @@ TEST(DispatcherWakeTest, CallsStartedByOneBatchOfAnswersLeaveInOneWrite) {
   // The answers arrive once the writer sleeps in NextWrite.
   ASSERT_TRUE(WaitUntilSleeping(writer_tid));
   std::vector<absl::Status> statuses =
-      d.DeliverReplies("a", std::move(replies));
+      d.DeliverReplies("a", &replies);
   writer.join();
   for (const absl::Status& s : statuses) EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(followups.load(), kCalls);
