@@ -9,30 +9,15 @@ namespace sserpc {
 
 absl::Status ParseRequest(absl::string_view payload, bool protobuf,
                           google::protobuf::Message* request) {
-  if (!protobuf) return JsonToMessage(payload, request);
-  request->Clear();
-  if (!request->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the payload is not a valid ", request->GetTypeName(),
-        " in protobuf form"));
-  }
-  return absl::OkStatus();
+  return PayloadToMessage(payload, protobuf, request);
 }
 
 absl::StatusOr<std::string> WriteResponse(
     const google::protobuf::Message& response, bool protobuf) {
-  if (protobuf) {
-    std::string bytes;
-    if (!response.SerializeToString(&bytes)) {
-      return absl::InternalError(absl::StrCat(
-          "cannot serialize the ", response.GetTypeName(), " answer"));
-    }
-    return bytes;
-  }
-  std::string json;
-  absl::Status s = MessageToJson(response, &json);
+  std::string payload;
+  absl::Status s = MessageToPayload(response, protobuf, &payload);
   if (!s.ok()) return s;
-  return json;
+  return payload;
 }
 
 absl::Status UnimplementedMethod(absl::string_view method) {

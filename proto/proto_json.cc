@@ -36,4 +36,28 @@ absl::Status JsonToMessage(absl::string_view json,
   return absl::OkStatus();
 }
 
+absl::Status PayloadToMessage(absl::string_view payload, bool protobuf,
+                              google::protobuf::Message* message) {
+  if (!protobuf) return JsonToMessage(payload, message);
+  message->Clear();
+  if (!message->ParseFromArray(payload.data(),
+                               static_cast<int>(payload.size()))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "payload is not a valid ", message->GetTypeName(),
+        " in protobuf form"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MessageToPayload(const google::protobuf::Message& message,
+                              bool protobuf, std::string* out) {
+  if (!protobuf) return MessageToJson(message, out);
+  out->clear();
+  if (!message.SerializeToString(out)) {
+    return absl::InternalError(
+        absl::StrCat("cannot serialize ", message.GetTypeName()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace sserpc

@@ -26,6 +26,17 @@ absl::Status MessageToJson(const google::protobuf::Message& message,
 absl::Status JsonToMessage(absl::string_view json,
                            google::protobuf::Message* message);
 
+// A payload in either of its forms (docs/PROTOCOL.md, "Protobuf payloads"):
+// the protobuf binary format when `protobuf`, proto3 JSON otherwise.
+// INVALID_ARGUMENT naming the message type if `payload` is not one of its
+// type. `message` is cleared first.
+absl::Status PayloadToMessage(absl::string_view payload, bool protobuf,
+                              google::protobuf::Message* message);
+// INTERNAL if the message cannot be written (JSON: see MessageToJson;
+// binary: a proto2 message missing required fields, or one over 2 GiB).
+absl::Status MessageToPayload(const google::protobuf::Message& message,
+                              bool protobuf, std::string* out);
+
 }  // namespace sserpc
 
 #endif  // SSERPC_PROTO_PROTO_JSON_H_

@@ -12,13 +12,12 @@ namespace sserpc {
 absl::StatusOr<std::string> MessageTranscoder::ToJson(
     absl::string_view request_proto) const {
   std::unique_ptr<google::protobuf::Message> request(prototype_.New());
-  if (!request->ParseFromArray(request_proto.data(),
-                               static_cast<int>(request_proto.size()))) {
-    return absl::InternalError(absl::StrCat(
-        "not a valid ", prototype_.GetTypeName(), " in protobuf form"));
-  }
+  absl::Status s = PayloadToMessage(request_proto, /*protobuf=*/true,
+                                    request.get());
+  // Bytes this process serialized itself: failing here is our fault.
+  if (!s.ok()) return absl::InternalError(s.message());
   std::string json;
-  absl::Status s = MessageToJson(*request, &json);
+  s = MessageToJson(*request, &json);
   if (!s.ok()) return s;
   return json;
 }
@@ -26,27 +25,17 @@ absl::StatusOr<std::string> MessageTranscoder::ToJson(
 absl::StatusOr<std::string> SerializeRequest(
     const google::protobuf::Message& request) {
   std::string bytes;
-  if (!request.SerializeToString(&bytes)) {
-    // Only a proto2 message missing required fields, or one over 2 GiB.
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot serialize the ", request.GetTypeName(), " request"));
-  }
+  absl::Status s = MessageToPayload(request, /*protobuf=*/true, &bytes);
+  // The caller's message (a proto2 one missing required fields).
+  if (!s.ok()) return absl::InvalidArgumentError(s.message());
   return bytes;
 }
 
 absl::Status ParseAnswer(absl::string_view method, RawCallResult result,
                          google::protobuf::Message* response) {
   if (!result.ok()) return result.status();
-  absl::Status s;
-  if (result->protobuf) {
-    response->Clear();
-    if (!response->ParseFromString(result->payload)) {
-      s = absl::InvalidArgumentError(absl::StrCat(
-          "not a valid ", response->GetTypeName(), " in protobuf form"));
-    }
-  } else {
-    s = JsonToMessage(result->payload, response);
-  }
+  absl::Status s =
+      PayloadToMessage(result->payload, result->protobuf, response);
   if (!s.ok()) {
     return absl::InternalError(
         absl::StrCat("the client's answer to ", method, ": ", s.message()));
