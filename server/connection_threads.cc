@@ -21,6 +21,7 @@
 #include "proto/envelope.h"
 #include "proto/log.h"
 #include "proto/thread_name.h"
+#include "server/poll_for.h"
 
 namespace sserpc::server_internal {
 namespace {
@@ -77,21 +78,6 @@ void SendNow(int fd, const std::string& data) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
     off += static_cast<size_t>(n);
-  }
-}
-
-// poll() for one event; >0 ready, 0 timed out, <0 error.
-int PollFor(int fd, short events, absl::Duration timeout) {
-  int ms = timeout <= absl::ZeroDuration()
-               ? 0
-               : static_cast<int>(std::min<int64_t>(
-                     absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1))),
-                     INT32_MAX));
-  pollfd p{fd, events, 0};
-  while (true) {
-    int r = ::poll(&p, 1, ms);
-    if (r < 0 && errno == EINTR) continue;
-    return r;
   }
 }
 
@@ -221,6 +207,7 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
   }
 
   bool cut() const { return cut_; }
+  int fd() const { return fd_; }
 
   // After a cut: reads and drops what the peer still sends (for a short
   // while), so closing does not reset the connection before the peer has
@@ -544,6 +531,10 @@ bool GuardedServer::CurrentConnectionCut() {
   return current_ != nullptr && current_->cut();
 }
 
+int GuardedServer::CurrentConnectionFd() {
+  return current_ != nullptr ? current_->fd() : -1;
+}
+
 size_t GuardedServer::PrepareLimits() {
   size_t cap = options_.max_connections;
   rlimit rl{};
@@ -740,9 +731,12 @@ void GuardedServer::Serve(int fd, absl::Time accepted) {
   while (svr_sock_ != INVALID_SOCKET && remaining > 0 &&
          stream.WaitForRequest(first, accepted, keep_alive)) {
     bool connection_closed = false;
-    const FastPath fast =
-        fast_path ? ServeRepliesFast(stream, remaining == 1, &connection_closed)
-                  : FastPath::kNotMine;
+    FastPath fast = FastPath::kNotMine;
+    if (fast_path) {
+      replies_->ServeInWriteBatch([&] {
+        fast = ServeRepliesFast(stream, remaining == 1, &connection_closed);
+      });
+    }
     const bool ok = fast == FastPath::kNotMine
                         ? process_request(stream, remaining == 1,
                                           connection_closed, nullptr)

@@ -115,6 +115,8 @@ class GuardedServer : public httplib::Server {
   // already answered and cut (httplib's own error response for it will
   // not be written, so it must not be counted).
   static bool CurrentConnectionCut();
+  // The socket of the connection the calling thread serves, or -1.
+  static int CurrentConnectionFd();
 
  private:
   class GuardedStream;

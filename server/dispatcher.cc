@@ -41,24 +41,24 @@ Dispatcher::Dispatcher(const ServerOptions& options, Clock* clock)
 
 Dispatcher::~Dispatcher() { Shutdown(); }
 
-namespace {
+thread_local Dispatcher::WakeScope* Dispatcher::tls_scope = nullptr;
 
-// The writers a thread's Dispatcher::Run() will wake when its completions
-// are done.
-struct DeferredWakes {
-  const Dispatcher* owner = nullptr;
-  std::vector<std::shared_ptr<StreamState>> streams;
-};
-thread_local DeferredWakes* tls_deferred = nullptr;
+Dispatcher::WakeScope::WakeScope(Dispatcher* d)
+    : dispatcher_(d),
+      outer_(tls_scope),
+      outermost_(outer_ == nullptr || outer_->dispatcher_ != d) {
+  if (outermost_) tls_scope = this;
+}
 
-}  // namespace
+Dispatcher::WakeScope::~WakeScope() {
+  if (!outermost_) return;
+  dispatcher_->WakeDeferredWriters();
+  tls_scope = outer_;
+}
 
 void Dispatcher::Run(Completions& completions) {
   if (completions.empty()) return;
-  DeferredWakes deferred{this, {}};
-  DeferredWakes* outer = tls_deferred;
-  const bool outermost = outer == nullptr || outer->owner != this;
-  if (outermost) tls_deferred = &deferred;
+  WakeScope wakes(this);
   for (Completion& c : completions) {
     if (c.cancellation != nullptr) c.cancellation->RemoveCallback(c.cancel_handle);
     if (!c.raw_done) {
@@ -70,30 +70,31 @@ void Dispatcher::Run(Completions& completions) {
     }
   }
   completions.clear();
-  if (outermost) {
-    WakeDeferredWriters();
-    tls_deferred = outer;
-  }
 }
 
 void Dispatcher::WakeWriterLocked(Session& session) {
-  DeferredWakes* d = tls_deferred;
-  if (d == nullptr || d->owner != this) {
-    session.stream->wake.Signal();
+  WakeScope* d = tls_scope;
+  if (d == nullptr || d->dispatcher_ != this) {
+    // While another thread holds the write turn, it hands what is queued
+    // to the writer when it gives the turn up (WriterHasWorkLocked).
+    if (!session.stream->direct_writing) session.stream->wake.Signal();
     return;
   }
-  for (const auto& s : d->streams) {
+  for (const auto& s : d->streams_) {
     if (s == session.stream) return;
   }
-  d->streams.push_back(session.stream);
+  d->streams_.push_back(session.stream);
 }
 
 void Dispatcher::WakeDeferredWriters() {
-  DeferredWakes* d = tls_deferred;
-  if (d == nullptr || d->owner != this || d->streams.empty()) return;
-  MutexLock lock(&mu_);
-  for (const auto& s : d->streams) s->wake.Signal();
-  d->streams.clear();
+  WakeScope* d = tls_scope;
+  if (d == nullptr || d->dispatcher_ != this) return;
+  // A direct write may end calls whose completions defer more wake-ups.
+  while (!d->streams_.empty()) {
+    std::vector<std::shared_ptr<StreamState>> streams;
+    streams.swap(d->streams_);
+    for (const auto& s : streams) WriteOrWake(*s);
+  }
 }
 
 Session* Dispatcher::FindSessionLocked(absl::string_view client_id) {
@@ -132,6 +133,9 @@ std::string Dispatcher::Start(absl::string_view client_id,
                               const RequestTranscoder* transcoder,
                               const CallOptions& options, CallCallback done,
                               RawCallCallback raw_done) {
+  // The request is sent (or its writer woken) when this returns, after the
+  // lock is released; inside a completion, when the completions are done.
+  WakeScope wakes(this);
   auto fail = [&](absl::Status status) {
     if (raw_done) {
       raw_done(std::move(status));
@@ -462,24 +466,31 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
     MutexLock lock(&mu_);
     stream.writing_since = absl::InfiniteFuture();  // the last write is done
     const absl::Time start = absl::Now();
+    bool timed_out = false;
     while (true) {
+      if (stream.direct_writing) {
+        // Another thread is sending on the connection: the turn comes back
+        // when it is done (it signals `wake` because of turn_wanted).
+        stream.turn_wanted = true;
+        stream.wake.Wait(&mu_);
+        stream.turn_wanted = false;
+        continue;
+      }
       if (stream.closed || shutting_down_) return CloseLocked(stream, out);
       if (!stream.preamble.empty()) {
         out->append(stream.preamble);
         stream.preamble.clear();
       }
+      if (stream.direct != nullptr && stream.direct->needs_writer()) {
+        // Bytes a direct write left, or its failure: the caller's next
+        // write sends them (or fails) before anything else.
+        stream.writing_since = clock_->Now();
+        return WriteStatus::kData;
+      }
       Session* session = FindSessionLocked(stream.client_id);
       if (session != nullptr && session->stream.get() == &stream &&
           !session->outbox_empty()) {
-        items = session->TakeOutbox();
-        // A call that ended while queued is not sent (its cancel, queued
-        // after it, is then sent needlessly but harmlessly).
-        items.erase(std::remove_if(items.begin(), items.end(),
-                                   [&](const OutboxItem& i) {
-                                     return i.is_request() &&
-                                            !calls_.contains(i.request->call_id);
-                                   }),
-                    items.end());
+        items = TakeSendableLocked(*session);
         stream.writing_since = clock_->Now();
         break;
       }
@@ -487,73 +498,166 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
         stream.writing_since = clock_->Now();
         return WriteStatus::kData;
       }
+      if (timed_out) return WriteStatus::kIdle;
       const bool busy = session != nullptr && session->pending_count() > 0;
       const absl::Time give_up = start + (busy ? max_wait_busy : max_wait_idle);
-      if (stream.wake.WaitWithDeadline(&mu_, give_up)) {
-        if (stream.closed || shutting_down_) return CloseLocked(stream, out);
-        return WriteStatus::kIdle;
-      }
+      stream.writer_parked = true;
+      stream.writer_waits_long = !busy && max_wait_idle > max_wait_busy;
+      timed_out = stream.wake.WaitWithDeadline(&mu_, give_up);
+      stream.writer_parked = false;
     }
   }
   // Formatting happens outside the lock: requests are immutable.
+  std::vector<std::pair<std::string, absl::Status>> unsendable;
+  FormatEvents(stream, items, out, &unsendable);
+  FailUnsendable(unsendable);
+  return WriteStatus::kData;
+}
+
+bool Dispatcher::writer_parked(StreamState& stream) {
+  MutexLock lock(&mu_);
+  return stream.writer_parked;
+}
+
+bool Dispatcher::writer_waits_for_turn(StreamState& stream) {
+  MutexLock lock(&mu_);
+  return stream.turn_wanted;
+}
+
+void Dispatcher::SetDirectSender(StreamState& stream, DirectSender* direct) {
+  MutexLock lock(&mu_);
+  stream.direct = direct;
+}
+
+void Dispatcher::WriteOrWake(StreamState& stream) {
+  std::deque<OutboxItem> items;
+  DirectSender* direct = nullptr;
+  {
+    MutexLock lock(&mu_);
+    // A thread sending on the stream now passes what is queued to the
+    // writer when it is done.
+    if (stream.direct_writing) return;
+    Session* session = FindSessionLocked(stream.client_id);
+    if (session == nullptr || session->stream.get() != &stream ||
+        session->outbox_empty()) {
+      return;  // nothing for this stream (its writer took it, or it ended)
+    }
+    if (stream.direct == nullptr || !stream.writer_parked ||
+        stream.turn_wanted || stream.closed || shutting_down_ ||
+        !stream.preamble.empty() || stream.direct->needs_writer()) {
+      stream.wake.Signal();
+      return;
+    }
+    items = TakeSendableLocked(*session);
+    direct = stream.direct;
+    stream.direct_writing = true;
+    stream.writing_since = clock_->Now();
+  }
+  std::string out;
+  std::vector<std::pair<std::string, absl::Status>> unsendable;
+  FormatEvents(stream, items, &out, &unsendable);
+  direct->SendNow(out);
+  {
+    MutexLock lock(&mu_);
+    stream.direct_writing = false;
+    stream.writing_since = absl::InfiniteFuture();
+    if (WriterHasWorkLocked(stream)) stream.wake.Signal();
+  }
+  FailUnsendable(unsendable);
+}
+
+bool Dispatcher::WriterHasWorkLocked(StreamState& stream) {
+  if (stream.turn_wanted || stream.closed || shutting_down_) return true;
+  if (!stream.writer_parked) return false;  // it looks for work itself
+  // Bytes the socket did not take, or its failure.
+  if (stream.direct != nullptr && stream.direct->needs_writer()) return true;
+  Session* session = FindSessionLocked(stream.client_id);
+  if (session == nullptr || session->stream.get() != &stream) return false;
+  // Events queued meanwhile: the threads that queued them left them to the
+  // thread that held the turn, which sends one batch only (sending more
+  // would hold up its own work; measured: a longer S2 tail).
+  if (!session->outbox_empty()) return true;
+  // A writer waiting the long (idle) time must learn that calls now wait
+  // for this client, to check its connection sooner.
+  return stream.writer_waits_long && session->pending_count() > 0;
+}
+
+std::deque<OutboxItem> Dispatcher::TakeSendableLocked(Session& session) {
+  std::deque<OutboxItem> items = session.TakeOutbox();
+  // A call that ended while queued is not sent (its cancel, queued after
+  // it, is then sent needlessly but harmlessly).
+  items.erase(std::remove_if(items.begin(), items.end(),
+                             [&](const OutboxItem& i) {
+                               return i.is_request() &&
+                                      !calls_.contains(i.request->call_id);
+                             }),
+              items.end());
+  return items;
+}
+
+void Dispatcher::FormatEvents(
+    const StreamState& stream, const std::deque<OutboxItem>& items,
+    std::string* out,
+    std::vector<std::pair<std::string, absl::Status>>* unsendable) {
   const absl::Time now = clock_->Now();
   std::string data;
-  // Typed requests this client cannot be sent in JSON: their calls end.
-  std::vector<std::pair<std::string, absl::Status>> unsendable;
   for (const OutboxItem& item : items) {
     data.clear();
-    if (item.is_request()) {
-      const OutgoingRequest& r = *item.request;
-      const int64_t timeout_ms = RemainingMs(r.deadline, now);
-      if (r.transcoder == nullptr) {
-        AppendRequestData(r.call_id, r.method, timeout_ms, r.payload, &data);
-      } else if (stream.protobuf_payloads) {
-        AppendRequestDataProto(r.call_id, r.method, timeout_ms, r.payload,
-                               &data);
-        AppendSseEvent("request-proto", data, item.event_id, out);
-        continue;
-      } else {
-        absl::StatusOr<std::string> json = r.transcoder->ToJson(r.payload);
-        if (!json.ok()) {
-          unsendable.emplace_back(
-              r.call_id, absl::InternalError(absl::StrCat(
-                             "cannot send the request as JSON: ",
-                             json.status().message())));
-          continue;
-        }
-        if (json->size() > options_.max_body_bytes) {
-          unsendable.emplace_back(
-              r.call_id,
-              absl::ResourceExhaustedError(absl::StrCat(
-                  "the request is ", json->size(),
-                  " bytes as JSON (the client did not ask for protobuf); "
-                  "the limit is ", options_.max_body_bytes)));
-          continue;
-        }
-        AppendRequestData(r.call_id, r.method, timeout_ms, *json, &data);
-      }
-      AppendSseEvent("request", data, item.event_id, out);
-    } else {
+    if (!item.is_request()) {
       AppendCancelData(item.cancel_call_id, item.cancel_code, &data);
       AppendSseEvent("cancel", data, 0, out);
+      continue;
     }
-  }
-  if (!unsendable.empty()) {
-    // The client never saw these requests: no cancel is queued for them.
-    Completions completions;
-    {
-      MutexLock lock(&mu_);
-      for (auto& [call_id, why] : unsendable) {
-        if (why.code() == absl::StatusCode::kResourceExhausted) {
-          ++stats_.refused_payload_too_large;
-        }
-        FinishLocked(call_id, std::move(why), /*tell_client=*/false,
-                     &completions);
+    const OutgoingRequest& r = *item.request;
+    const int64_t timeout_ms = RemainingMs(r.deadline, now);
+    if (r.transcoder == nullptr) {
+      AppendRequestData(r.call_id, r.method, timeout_ms, r.payload, &data);
+    } else if (stream.protobuf_payloads) {
+      AppendRequestDataProto(r.call_id, r.method, timeout_ms, r.payload, &data);
+      AppendSseEvent("request-proto", data, item.event_id, out);
+      continue;
+    } else {
+      // Typed requests this client cannot be sent in JSON: their calls end.
+      absl::StatusOr<std::string> json = r.transcoder->ToJson(r.payload);
+      if (!json.ok()) {
+        unsendable->emplace_back(
+            r.call_id, absl::InternalError(absl::StrCat(
+                           "cannot send the request as JSON: ",
+                           json.status().message())));
+        continue;
       }
+      if (json->size() > options_.max_body_bytes) {
+        unsendable->emplace_back(
+            r.call_id,
+            absl::ResourceExhaustedError(absl::StrCat(
+                "the request is ", json->size(),
+                " bytes as JSON (the client did not ask for protobuf); "
+                "the limit is ", options_.max_body_bytes)));
+        continue;
+      }
+      AppendRequestData(r.call_id, r.method, timeout_ms, *json, &data);
     }
-    Run(completions);
+    AppendSseEvent("request", data, item.event_id, out);
   }
-  return WriteStatus::kData;
+}
+
+void Dispatcher::FailUnsendable(
+    std::vector<std::pair<std::string, absl::Status>>& unsendable) {
+  if (unsendable.empty()) return;
+  // The client never saw these requests: no cancel is queued for them.
+  Completions completions;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [call_id, why] : unsendable) {
+      if (why.code() == absl::StatusCode::kResourceExhausted) {
+        ++stats_.refused_payload_too_large;
+      }
+      FinishLocked(call_id, std::move(why), /*tell_client=*/false,
+                   &completions);
+    }
+  }
+  unsendable.clear();
+  Run(completions);
 }
 
 Dispatcher::WriteStatus Dispatcher::CloseLocked(StreamState& stream,
@@ -567,6 +671,7 @@ Dispatcher::WriteStatus Dispatcher::CloseLocked(StreamState& stream,
 
 void Dispatcher::StreamEnded(StreamState& stream) {
   MutexLock lock(&mu_);
+  stream.direct = nullptr;  // the connection is gone
   if (stream.closed) return;  // taken over, cut off or shut down already
   stream.closed = true;
   Session* session = FindSessionLocked(stream.client_id);

@@ -2,9 +2,11 @@
 #define SSERPC_SERVER_DISPATCHER_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -93,6 +95,35 @@ class Dispatcher {
   WriteStatus NextWrite(StreamState& stream, absl::Duration max_wait_idle,
                         absl::Duration max_wait_busy, std::string* out);
 
+  // While the outermost WakeScope of a thread lives, the events that
+  // thread queues for streams wait; when it ends, this thread sends them
+  // itself where the stream's writer is parked (StreamState), or wakes the
+  // writer. So answers that arrive together produce one write per stream
+  // for the calls they start, not one each, and no thread is woken for
+  // them. Every call starting and every completion run is in one; the HTTP
+  // layer opens one around answering a POST and writing its response, so
+  // the response goes first.
+  class WakeScope {
+   public:
+    explicit WakeScope(Dispatcher* d);
+    ~WakeScope();
+    WakeScope(const WakeScope&) = delete;
+    WakeScope& operator=(const WakeScope&) = delete;
+
+   private:
+    friend class Dispatcher;
+    Dispatcher* const dispatcher_;
+    WakeScope* const outer_;  // the thread's scope before this one
+    const bool outermost_;    // for dispatcher_ on this thread
+    std::vector<std::shared_ptr<StreamState>> streams_;  // outermost only
+  };
+
+  // Lets threads that queue events for `stream` send them through `direct`
+  // while the stream's writer is parked in NextWrite (see StreamState).
+  // Call from the writer's thread before its first NextWrite; `direct`
+  // must stay valid until the writer's last NextWrite has returned.
+  void SetDirectSender(StreamState& stream, DirectSender* direct);
+
   // The connection carrying `stream` is gone. Its client's calls wait for
   // the client to resume, for the grace period.
   void StreamEnded(StreamState& stream);
@@ -117,6 +148,11 @@ class Dispatcher {
   // Fails every pending call with UNAVAILABLE, closes every stream, refuses
   // new calls and streams, and makes RunTimer() return. Idempotent.
   void Shutdown();
+
+  // For tests of direct writes: `stream`'s writer is parked in NextWrite;
+  // it waits for another thread to give the write turn back.
+  bool writer_parked(StreamState& stream);
+  bool writer_waits_for_turn(StreamState& stream);
 
   std::vector<ClientInfo> ListClients();
   ServerStats Stats();
@@ -144,6 +180,8 @@ class Dispatcher {
     uint64_t cancel_handle = 0;
   };
   using Completions = std::vector<Completion>;
+  // The current thread's outermost WakeScope (of whichever dispatcher).
+  static thread_local WakeScope* tls_scope;
 
   // Removes the call and queues its completion. `tell_client`: the call ended
   // without the client's answer, so the client gets a cancel event.
@@ -184,16 +222,32 @@ class Dispatcher {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Session* FindSessionLocked(absl::string_view client_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Runs completions. REQUIRES: mu_ not held. Calls they start queue their
-  // requests without waking stream writers; each writer is woken once when
-  // the completions are done, so answers that arrive together produce one
-  // write per stream for the calls they start, not one each.
+  // Runs completions, in a WakeScope. REQUIRES: mu_ not held.
   void Run(Completions& completions);
-  // Wakes `session`'s stream writer now, or at the end of the Run() this
-  // thread is in. REQUIRES: mu_ held; the session has a stream.
+  // Wakes `session`'s stream writer now, or at the end of the WakeScope
+  // this thread is in. REQUIRES: mu_ held; the session has a stream.
   void WakeWriterLocked(Session& session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Wakes the writers deferred by the current thread's Run().
+  // Handles the wake-ups deferred by the current thread's WakeScope.
   void WakeDeferredWriters();
+  // Sends `stream`'s queued events from this thread if its writer is parked
+  // and it has a DirectSender; otherwise wakes the writer. REQUIRES: mu_ not
+  // held.
+  void WriteOrWake(StreamState& stream);
+  // After a direct write: the parked writer must wake (see WriteOrWake).
+  bool WriterHasWorkLocked(StreamState& stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes `session`'s outbox, without the requests of calls that ended
+  // while queued.
+  std::deque<OutboxItem> TakeSendableLocked(Session& session)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends `items` to *out as SSE events for `stream`. Typed requests that
+  // cannot go to this client are not written but added to *unsendable.
+  void FormatEvents(const StreamState& stream,
+                    const std::deque<OutboxItem>& items, std::string* out,
+                    std::vector<std::pair<std::string, absl::Status>>* unsendable);
+  // Ends the calls FormatEvents() could not send. REQUIRES: mu_ not held.
+  void FailUnsendable(
+      std::vector<std::pair<std::string, absl::Status>>& unsendable);
 
   const ServerOptions options_;
   Clock* const clock_;

@@ -21,6 +21,7 @@
 #include "proto/json.h"
 #include "proto/log.h"
 #include "proto/sse.h"
+#include "server/sse_socket.h"
 #include "proto/status_codes.h"
 #include "server/connection_threads.h"
 #include "proto/thread_name.h"
@@ -292,12 +293,24 @@ void HttpService::HandleEvents(const httplib::Request& req,
   const absl::Duration heartbeat = options_.heartbeat;
   const absl::Duration check = std::min(options_.liveness_check, heartbeat);
   std::shared_ptr<StreamState> s = *std::move(stream);
+  // Everything after the response head goes through `socket`: from the
+  // writer below, or from threads that queue requests while it is parked
+  // (Dispatcher::SetDirectSender).
+  const int fd = GuardedServer::CurrentConnectionFd();
+  auto socket = fd >= 0 ? std::make_shared<SseSocket>(fd, options_.write_timeout)
+                        : nullptr;
   // Exactly "text/event-stream": with parameters, httplib would compress the
   // stream for gzip-accepting clients and never flush it.
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, s, heartbeat, check](size_t, httplib::DataSink& sink) {
+      [this, s, socket, heartbeat, check](size_t, httplib::DataSink& sink) {
         NameThisThread("sserpc-sse");  // this connection now only streams
+        // Each write is one chunk, as sink.write() would frame it.
+        auto send = [&](const std::string& events) {
+          return socket != nullptr ? socket->Send(events)
+                                   : sink.write(events.data(), events.size());
+        };
+        if (socket != nullptr) dispatcher_->SetDirectSender(*s, socket.get());
         std::string buf;
         absl::Time last_write = absl::Now();
         while (true) {
@@ -317,9 +330,11 @@ void HttpService::HandleEvents(const httplib::Request& req,
               return false;
             }
           }
-          if (!buf.empty()) {
-            if (!sink.write(buf.data(), buf.size())) return false;
-            last_write = absl::Now();
+          // kData may come with no bytes: the socket then sends what a
+          // direct write left (or reports that write's failure).
+          if (!buf.empty() || st == Dispatcher::WriteStatus::kData) {
+            if (!send(buf)) return false;
+            if (!buf.empty()) last_write = absl::Now();
           }
           if (st == Dispatcher::WriteStatus::kClosed) {
             sink.done();
@@ -327,7 +342,7 @@ void HttpService::HandleEvents(const httplib::Request& req,
           }
         }
       },
-      [this, s](bool /*success*/) {
+      [this, s, socket](bool /*success*/) {
         dispatcher_->StreamEnded(*s);
         MutexLock lock(&streams_mu_);
         --active_streams_;
@@ -346,6 +361,11 @@ void HttpService::HandleReplies(const httplib::Request& req,
   if (!answer.content_type.empty()) {
     res.set_content(std::move(answer.body), std::string(answer.content_type));
   }
+}
+
+void HttpService::ServeInWriteBatch(absl::FunctionRef<void()> serve) {
+  Dispatcher::WakeScope batch(dispatcher_);
+  serve();
 }
 
 RepliesAnswer HttpService::AnswerReplies(absl::string_view client_id,

@@ -44,6 +44,7 @@ class HttpService final : private RepliesEndpoint {
                               absl::string_view content_type,
                               absl::string_view body) override;
   RepliesAnswer HttplibError(int status) override;
+  void ServeInWriteBatch(absl::FunctionRef<void()> serve) override;
   void HandleCall(const httplib::Request& req, httplib::Response& res);
   void HandleClients(const httplib::Request& req, httplib::Response& res);
   void HandleStats(const httplib::Request& req, httplib::Response& res);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 
 // The answer POST (`POST /sserpc/v1/clients/{id}/replies`) is the one request
@@ -38,6 +39,11 @@ class RepliesEndpoint {
   // a request with `status` (400: body cut short; 413: Content-Length over
   // max_body_bytes), counted as that handler counts it.
   virtual RepliesAnswer HttplibError(int status) = 0;
+  // Runs `serve`, which answers one POST and writes its response. What
+  // answering queued for streams (the requests of calls the answers'
+  // completions start) is sent when `serve` has returned: the client's
+  // response goes first.
+  virtual void ServeInWriteBatch(absl::FunctionRef<void()> serve) = 0;
 
  protected:
   ~RepliesEndpoint() = default;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "proto/sync.h"
 #include "server/call.h"
@@ -41,6 +42,20 @@ struct OutboxItem {
   size_t bytes() const;
 };
 
+// Sends on a stream's connection from a thread other than the stream's
+// writer, while the writer is parked (see StreamState). Implemented by the
+// HTTP layer (SseSocket); the dispatcher's tests use a fake.
+class DirectSender {
+ public:
+  virtual ~DirectSender() = default;
+  // Sends `events` without blocking. What the connection does not take at
+  // once is kept, for the writer to send before anything else.
+  virtual void SendNow(absl::string_view events) = 0;
+  // True when the writer has work left by SendNow(): kept bytes to send, or
+  // a failed connection to end.
+  virtual bool needs_writer() const = 0;
+};
+
 // One SSE connection. Shared between the session (while it is the current
 // stream) and the thread writing it, which keeps it alive until it returns.
 // Every field is guarded by the dispatcher's mutex.
@@ -58,6 +73,21 @@ struct StreamState {
   // shared, then constant (read without the lock).
   bool protobuf_payloads = false;
   CondVar wake;  // signalled when there is something to write
+
+  // Direct writes. Waking the writer for every request costs a thread
+  // wake-up and a context switch per round trip; instead, while the writer
+  // is parked in Dispatcher::NextWrite, the thread that queued requests
+  // takes the write turn and sends them itself, without blocking
+  // (`direct`). The writer waits for the turn to come back before it
+  // writes or returns, so the two never write at once and the connection
+  // outlives every direct write. Null `direct`: the writer does all writes.
+  DirectSender* direct = nullptr;
+  bool writer_parked = false;   // the writer waits in NextWrite
+  bool direct_writing = false;  // another thread holds the write turn
+  bool turn_wanted = false;     // the writer waits for that thread
+  // The parked writer waits the idle time, not the shorter one it uses
+  // while calls are pending (see Dispatcher::NextWrite).
+  bool writer_waits_long = false;
 };
 
 enum class SessionState {

@@ -4,6 +4,7 @@
 // what httplib itself writes for the same answers.
 #include "server/replies_fast_path.h"
 
+#include <atomic>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -93,6 +94,7 @@ class StandInEndpoint final : public RepliesEndpoint {
  public:
   RepliesAnswer AnswerReplies(absl::string_view, absl::string_view,
                               absl::string_view, absl::string_view body) override {
+    if (in_batch_) answered_in_batch_.fetch_add(1);
     RepliesAnswer a;
     EXPECT_TRUE(absl::SimpleAtoi(body, &a.status)) << body;
     if (a.status != 204) {
@@ -109,6 +111,16 @@ class StandInEndpoint final : public RepliesEndpoint {
     a.body = ErrorBody(absl::InternalError("httplib refused"));
     return a;
   }
+  void ServeInWriteBatch(absl::FunctionRef<void()> serve) override {
+    in_batch_ = true;  // one connection at a time in these tests
+    serve();
+    in_batch_ = false;
+  }
+  int answered_in_batch() const { return answered_in_batch_.load(); }
+
+ private:
+  std::atomic<bool> in_batch_{false};
+  std::atomic<int> answered_in_batch_{0};
 };
 
 class GuardedRepliesTest : public ::testing::Test {
@@ -214,6 +226,12 @@ TEST_F(GuardedRepliesTest, EveryStatusIsWrittenAsHttplibWritesIt) {
     const std::string out = Compare(Post(absl::StrCat(status)), 1);
     EXPECT_EQ(out.rfind(absl::StrCat("HTTP/1.1 ", status, " "), 0), 0u) << out;
   }
+}
+
+TEST_F(GuardedRepliesTest, FastPathAnswersInsideAWriteBatch) {
+  // So the stream events its answers cause go out after its response.
+  Compare(Post("204") + Post("404"), 2);
+  EXPECT_EQ(endpoint_.answered_in_batch(), 2);  // not httplib's two
 }
 
 TEST_F(GuardedRepliesTest, LastRequestOfTheKeepAliveCountClosesTheConnection) {
