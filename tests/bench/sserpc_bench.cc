@@ -277,6 +277,7 @@ int RunServer() {
   std::printf(
       "RESULT {\"clients\":%lld,\"k\":%lld,\"n\":%lld,\"active\":%lld,"
       "\"warmup\":%lld,\"calls_per_s\":%.1f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
+      "\"p90_ms\":%.4f,\"p999_ms\":%.4f,\"max_ms\":%.4f,"
       "\"errors\":%lld,\"server_peak_rss_mb\":%.1f,"
       "\"server_rss_connected_mb\":%.1f,\"elapsed_s\":%.3f,\"connect_s\":%.3f,"
       "\"server_idle_cpu_pct\":%.2f,\"server_threads\":%.0f,"
@@ -285,6 +286,7 @@ int RunServer() {
       static_cast<long long>(c), static_cast<long long>(k),
       static_cast<long long>(n), static_cast<long long>(a),
       static_cast<long long>(warmup), n / elapsed, pct(0.50), pct(0.99),
+      pct(0.90), pct(0.999), latencies_ms.empty() ? 0.0 : latencies_ms.back(),
       static_cast<long long>(errors.load()), ProcStatusMb("VmHWM:"),
       rss_connected, elapsed, connect_s, idle_cpu_pct, threads_connected,
       async_callers ? "async" : "threads", PayloadsName(payloads),
