@@ -208,6 +208,7 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
 
   bool cut() const { return cut_; }
   int fd() const { return fd_; }
+  bool peer_still_there() const { return !cut_ && PeerStillThere(); }
 
   // After a cut: reads and drops what the peer still sends (for a short
   // while), so closing does not reset the connection before the peer has
@@ -533,6 +534,10 @@ bool GuardedServer::CurrentConnectionCut() {
 
 int GuardedServer::CurrentConnectionFd() {
   return current_ != nullptr ? current_->fd() : -1;
+}
+
+bool GuardedServer::CurrentPeerStillThere() {
+  return current_ == nullptr || current_->peer_still_there();
 }
 
 size_t GuardedServer::PrepareLimits() {

@@ -117,6 +117,10 @@ class GuardedServer : public httplib::Server {
   static bool CurrentConnectionCut();
   // The socket of the connection the calling thread serves, or -1.
   static int CurrentConnectionFd();
+  // False once the peer of the connection the calling thread serves has
+  // closed it or it failed (it may still send: pipelined bytes are kept).
+  // True when the thread serves no connection.
+  static bool CurrentPeerStillThere();
 
  private:
   class GuardedStream;

@@ -468,8 +468,22 @@ void HttpService::HandleCall(const httplib::Request& req,
   CallOptions call_options;
   if (valid.ok()) valid = ParseCallQuery(req, options_, &call_options);
   if (!valid.ok()) return SetError(res, valid);
-  CallResult result =
-      dispatcher_->CallAndWait(client_id, method, req.body, call_options);
+  Notification done;
+  CallResult result;
+  const std::string call_id = dispatcher_->StartCall(
+      client_id, method, req.body, call_options, [&](CallResult r) {
+        result = std::move(r);
+        done.Notify();
+      });
+  // A caller that hangs up gives the call up: it ends CANCELLED and the
+  // client is told, instead of working on for nobody. Checked as often as
+  // stream writers check their connections.
+  while (!done.WaitForNotificationWithTimeout(options_.liveness_check)) {
+    if (!GuardedServer::CurrentPeerStillThere()) {
+      dispatcher_->Cancel(call_id,
+                          absl::CancelledError("the HTTP caller disconnected"));
+    }
+  }
   if (!result.ok()) return SetError(res, result.status());
   res.set_content(*std::move(result), kJson);
 }

@@ -326,6 +326,39 @@ TEST_F(ProtocolTest, CallsEndpointRunsACallAndMapsOutcomesToHttp) {
   EXPECT_THAT(late->body, HasSubstr("DEADLINE_EXCEEDED"));
 }
 
+TEST_F(ProtocolTest, CallsEndpointCallerThatHangsUpCancelsItsCall) {
+  ServerOptions options;
+  options.liveness_check = absl::Milliseconds(20);
+  StartServer(options);
+  RawStream stream(port_, "c1");
+  stream.WaitFor("session", 1);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port_);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string post =
+      "POST /sserpc/v1/clients/c1/calls/demo.S/M?timeout_ms=60000 HTTP/1.1\r\n"
+      "Host: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+  ASSERT_EQ(::send(fd, post.data(), post.size(), 0), static_cast<ssize_t>(post.size()));
+  std::vector<SseEvent> reqs = stream.WaitFor("request", 1);
+  ASSERT_EQ(reqs.size(), 1u);
+  const std::string call_id = Request(reqs[0]).call_id;
+  ::close(fd);  // the caller gives up long before the call's deadline
+  // The client is told, and the call is over: its answer changes nothing.
+  std::vector<SseEvent> cancels = stream.WaitFor("cancel", 1);
+  ASSERT_EQ(cancels.size(), 1u);
+  absl::StatusOr<CancelEnvelope> c = ParseCancelData(cancels[0].data);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->call_id, call_id);
+  EXPECT_EQ(c->code, absl::StatusCode::kCancelled);
+  EXPECT_EQ(server_->Stats().pending_calls, 0u);
+  auto res = PostReply("c1", absl::StrCat(R"({"call_id":")", call_id, R"(","payload":1})"));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+}
+
 TEST_F(ProtocolTest, WaitForClientHoldsTheCallUntilTheClientConnects) {
   StartServer();
   std::unique_ptr<httplib::Result> result;
