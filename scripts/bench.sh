@@ -8,7 +8,9 @@
 #       over 10 s with all of them connected, then S3's traffic
 #   quick: a short correctness run (used by the test suite)
 # RUNS (default 3) sets the repetitions. BENCH_CALLERS, BENCH_INLINE and
-# BENCH_PAYLOADS pass through (see docs/BENCHMARKS.md).
+# BENCH_PAYLOADS pass through (see docs/BENCHMARKS.md). BENCH_PIN=1 runs the
+# server on CPU 0 and the load generator on CPU 1 (taskset) instead of
+# letting both processes share every core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B="${SSERPC_BUILD_DIR:-build}"
@@ -37,11 +39,16 @@ raise_kernel_limits() {  # clients
   fi
 }
 
+SERVER_PIN=() CLIENT_PIN=()
+if [ "${BENCH_PIN:-0}" = 1 ]; then
+  SERVER_PIN=(taskset -c 0) CLIENT_PIN=(taskset -c 1)
+fi
+
 run_once() {  # C K N -> RESULT json on stdout
   local c=$1 k=$2 n=$3 out
   out=$(mktemp)
   BENCH_C=$c BENCH_K=$k BENCH_N=$n BENCH_IDLE_S=${IDLE_S:-0} \
-    BENCH_RUN_TIMEOUT_S=600 "$BENCH" server >"$out" &
+    BENCH_RUN_TIMEOUT_S=600 "${SERVER_PIN[@]}" "$BENCH" server >"$out" &
   local spid=$!
   local port=""
   for _ in $(seq 1 400); do
@@ -49,7 +56,7 @@ run_once() {  # C K N -> RESULT json on stdout
     [ -n "$port" ] && break
     sleep 0.05
   done
-  BENCH_C=$c BENCH_PORT=$port BENCH_RUN_TIMEOUT_S=600 "$BENCH" client &
+  BENCH_C=$c BENCH_PORT=$port BENCH_RUN_TIMEOUT_S=600 "${CLIENT_PIN[@]}" "$BENCH" client &
   local cpid=$!
   local rc=0
   wait "$spid" || rc=$?
