@@ -542,9 +542,14 @@ void Dispatcher::WriteOrWake(StreamState& stream) {
         session->outbox_empty()) {
       return;  // nothing for this stream (its writer took it, or it ended)
     }
+    // Converting typed requests to JSON is left to the writer: it may be
+    // slow (large messages), and a request that cannot be converted ends
+    // its call, whose callback must not run inside this thread's call
+    // into the library (it may hold a lock of its own).
     if (stream.direct == nullptr || !stream.writer_parked ||
         stream.turn_wanted || stream.closed || shutting_down_ ||
-        !stream.preamble.empty() || stream.direct->needs_writer()) {
+        !stream.preamble.empty() || stream.direct->needs_writer() ||
+        (!stream.protobuf_payloads && session->outbox_has_typed_request())) {
       stream.wake.Signal();
       return;
     }
@@ -554,6 +559,7 @@ void Dispatcher::WriteOrWake(StreamState& stream) {
     stream.writing_since = clock_->Now();
   }
   std::string out;
+  // Nothing here needs converting, so nothing is unsendable.
   std::vector<std::pair<std::string, absl::Status>> unsendable;
   FormatEvents(stream, items, &out, &unsendable);
   direct->SendNow(out);
@@ -563,7 +569,7 @@ void Dispatcher::WriteOrWake(StreamState& stream) {
     stream.writing_since = absl::InfiniteFuture();
     if (WriterHasWorkLocked(stream)) stream.wake.Signal();
   }
-  FailUnsendable(unsendable);
+  FailUnsendable(unsendable);  // (empty; kept so no call could be lost)
 }
 
 bool Dispatcher::WriterHasWorkLocked(StreamState& stream) {

@@ -67,6 +67,13 @@ std::vector<std::string> Session::PendingCallIds() const {
   return ids;
 }
 
+bool Session::outbox_has_typed_request() const {
+  for (const OutboxItem& item : outbox_) {
+    if (item.is_request() && item.request->transcoder != nullptr) return true;
+  }
+  return false;
+}
+
 std::deque<OutboxItem> Session::TakeOutbox() {
   std::deque<OutboxItem> out;
   out.swap(outbox_);

@@ -78,7 +78,7 @@ struct StreamState {
   // wake-up and a context switch per round trip; instead, while the writer
   // is parked in Dispatcher::NextWrite, the thread that queued requests
   // takes the write turn and sends them itself, without blocking
-  // (`direct`). The writer waits for the turn to come back before it
+  // (`direct`), unless typed requests among them need converting to JSON. The writer waits for the turn to come back before it
   // writes or returns, so the two never write at once and the connection
   // outlives every direct write. Null `direct`: the writer does all writes.
   DirectSender* direct = nullptr;
@@ -154,6 +154,9 @@ class Session {
   // Everything queued, in order; the outbox is left empty.
   std::deque<OutboxItem> TakeOutbox();
   bool outbox_empty() const { return outbox_.empty(); }
+  // True if a queued request is a typed one (protobuf bytes, made JSON for
+  // clients that did not ask for protobuf).
+  bool outbox_has_typed_request() const;
   size_t outbox_bytes() const { return outbox_bytes_; }
 
   // The stream is gone: queued requests are dropped (they stay pending and

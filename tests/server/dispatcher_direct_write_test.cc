@@ -321,7 +321,9 @@ class FakeTranscoder : public RequestTranscoder {
   }
 };
 
-TEST_F(DirectWriteTest, TypedRequestThatCannotBeSentEndsItsCallWithoutACancel) {
+TEST_F(DirectWriteTest, TypedRequestsForAJsonClientAreLeftToTheWriter) {
+  // Converting them may be slow, and one that cannot be converted ends its
+  // call: neither happens inside the caller's StartProtoCall.
   FakeSender& sender = NewSender();
   FakeTranscoder transcoder;
   std::shared_ptr<StreamState> s = ConnectDirect("c1", &sender);
@@ -329,25 +331,39 @@ TEST_F(DirectWriteTest, TypedRequestThatCannotBeSentEndsItsCallWithoutACancel) {
   WriterThread writer(d(), *s, absl::InfiniteDuration(),
                       absl::InfiniteDuration());
   ASSERT_TRUE(Eventually([&] { return d().writer_parked(*s); }));
-  int runs = 0;
+  std::atomic<int> runs{0};
   absl::Status status;
   d().StartProtoCall("c1", kMethod, "untranscodable", transcoder, Opts(),
                      [&](RawCallResult r) {
-                       ++runs;
                        status = r.status();
+                       runs.fetch_add(1);
                      });
-  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(sender.sends(), 0);
+  // The writer ends that call (INTERNAL) and the client hears nothing of it.
+  ASSERT_TRUE(writer.WaitReturned());
+  EXPECT_EQ(runs.load(), 1);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_TRUE(absl::StrContains(status.message(), "unknown Any type"));
-  // A good one after it goes out; no cancel for the one the client never saw.
-  Outcome& out = *NewOutcome();
-  const std::string id = Start("c1", &out);
-  Written w = sender.Sent();
-  EXPECT_EQ(w.RequestCallIds(), std::vector<std::string>{id});
-  EXPECT_TRUE(w.Cancels().empty());
+  EXPECT_TRUE(Parse(WriteStatus::kData, writer.out()).events.empty());
+}
 
-  d().Shutdown();
-  ASSERT_TRUE(writer.WaitReturned());
+TEST_F(DirectWriteTest, TypedRequestsForAProtobufClientGoOutDirectly) {
+  FakeSender& sender = NewSender();
+  FakeTranscoder transcoder;
+  absl::StatusOr<std::shared_ptr<StreamState>> opened =
+      d().OpenStream("c1", std::nullopt, /*protobuf_payloads=*/true);
+  ASSERT_TRUE(opened.ok());
+  std::shared_ptr<StreamState> s = *opened;
+  d().SetDirectSender(*s, &sender);
+  ReadNow(d(), *s);
+  WriterThread writer(d(), *s, absl::InfiniteDuration(),
+                      absl::InfiniteDuration());
+  ASSERT_TRUE(Eventually([&] { return d().writer_parked(*s); }));
+  d().StartProtoCall("c1", kMethod, "bytes", transcoder, Opts(),
+                     [](RawCallResult) {});
+  EXPECT_EQ(sender.sends(), 1);
+  EXPECT_EQ(sender.Sent().Named("request-proto").size(), 1u);
+  EXPECT_FALSE(writer.returned());
 }
 
 }  // namespace
