@@ -134,41 +134,47 @@ class DirectWriteTest : public DispatcherTest {
   FakeSender& NewSender(size_t room = SIZE_MAX) {
     return senders_.emplace_back(room);
   }
+
+  // Client "c1"'s stream (s_) with a sender (sender_) taking `room` bytes,
+  // and its writer (writer_) parked in NextWrite, waiting the long time
+  // while no call is pending and `busy` while one is.
+  bool ParkWriter(absl::Duration busy, size_t room = SIZE_MAX) {
+    sender_ = &NewSender(room);
+    s_ = ConnectDirect("c1", sender_);
+    if (s_ == nullptr) return false;
+    writer_ = std::make_unique<WriterThread>(d(), *s_, absl::InfiniteDuration(),
+                                             busy);
+    return Eventually([&] { return d().writer_parked(*s_); });
+  }
+
   std::deque<FakeSender> senders_;
+  FakeSender* sender_ = nullptr;
+  std::shared_ptr<StreamState> s_;
+  std::unique_ptr<WriterThread> writer_;  // ended before the senders go
 };
 
 TEST_F(DirectWriteTest, RequestGoesOutThroughTheSenderAndTheWriterStaysParked) {
-  FakeSender& sender = NewSender();
-  std::shared_ptr<StreamState> s = ConnectDirect("c1", &sender);
-  ASSERT_TRUE(s);
-  WriterThread writer(d(), *s, absl::InfiniteDuration(),
-                      absl::InfiniteDuration());
-  ASSERT_TRUE(Eventually([&] { return d().writer_parked(*s); }));
+  ASSERT_TRUE(ParkWriter(absl::InfiniteDuration()));
 
   Outcome& out = *NewOutcome();
   const std::string id = Start("c1", &out);
   ASSERT_FALSE(id.empty());
   // Sent before StartCall returned, by this thread.
-  EXPECT_EQ(sender.sends(), 1);
-  Written w = sender.Sent();
+  EXPECT_EQ(sender_->sends(), 1);
+  Written w = sender_->Sent();
   ASSERT_EQ(w.Requests().size(), 1u);
   EXPECT_EQ(w.Requests()[0].call_id, id);
   EXPECT_EQ(w.RequestEventIds(), std::vector<uint64_t>{1});
-  EXPECT_TRUE(d().writer_parked(*s));
-  EXPECT_FALSE(writer.returned());
+  EXPECT_TRUE(d().writer_parked(*s_));
+  EXPECT_FALSE(writer_->returned());
 
   d().Shutdown();
-  ASSERT_TRUE(writer.WaitReturned());
-  EXPECT_EQ(writer.status(), WriteStatus::kClosed);
+  ASSERT_TRUE(writer_->WaitReturned());
+  EXPECT_EQ(writer_->status(), WriteStatus::kClosed);
 }
 
 TEST_F(DirectWriteTest, CallsStartedByOneBatchOfAnswersGoOutInOneSend) {
-  FakeSender& sender = NewSender();
-  std::shared_ptr<StreamState> s = ConnectDirect("c1", &sender);
-  ASSERT_TRUE(s);
-  WriterThread writer(d(), *s, absl::InfiniteDuration(),
-                      absl::InfiniteDuration());
-  ASSERT_TRUE(Eventually([&] { return d().writer_parked(*s); }));
+  ASSERT_TRUE(ParkWriter(absl::InfiniteDuration()));
 
   Outcome& first = *NewOutcome();
   Outcome& second = *NewOutcome();
@@ -180,18 +186,18 @@ TEST_F(DirectWriteTest, CallsStartedByOneBatchOfAnswersGoOutInOneSend) {
         second_id = Start("c1", &second);
         third_id = Start("c1", &third);
       });
-  ASSERT_EQ(sender.sends(), 1);
+  ASSERT_EQ(sender_->sends(), 1);
   ASSERT_TRUE(d().DeliverReply("c1", PayloadReply(id, "1")).ok());
   ASSERT_EQ(first.runs, 1);
   // Both requests in one send, after the completion.
-  EXPECT_EQ(sender.sends(), 2);
-  Written w = sender.Sent();
+  EXPECT_EQ(sender_->sends(), 2);
+  Written w = sender_->Sent();
   EXPECT_EQ(w.RequestCallIds(),
             (std::vector<std::string>{id, second_id, third_id}));
-  EXPECT_FALSE(writer.returned());
+  EXPECT_FALSE(writer_->returned());
 
   d().Shutdown();
-  ASSERT_TRUE(writer.WaitReturned());
+  ASSERT_TRUE(writer_->WaitReturned());
 }
 
 TEST_F(DirectWriteTest, WithoutAParkedWriterTheWriterSendsTheRequest) {
@@ -221,93 +227,73 @@ TEST_F(DirectWriteTest, WithoutASenderTheParkedWriterIsWoken) {
 }
 
 TEST_F(DirectWriteTest, BytesTheSocketDidNotTakeWakeTheWriter) {
-  FakeSender& sender = NewSender(/*room=*/10);
-  std::shared_ptr<StreamState> s = ConnectDirect("c1", &sender);
-  ASSERT_TRUE(s);
-  WriterThread writer(d(), *s, absl::InfiniteDuration(),
-                      absl::InfiniteDuration());
-  ASSERT_TRUE(Eventually([&] { return d().writer_parked(*s); }));
+  ASSERT_TRUE(ParkWriter(absl::InfiniteDuration(), 10));
   Outcome& out = *NewOutcome();
   Start("c1", &out);
-  EXPECT_EQ(sender.sends(), 1);
+  EXPECT_EQ(sender_->sends(), 1);
   // The writer returns with nothing of its own: what it must send first is
   // the sender's.
-  ASSERT_TRUE(writer.WaitReturned());
-  EXPECT_EQ(writer.status(), WriteStatus::kData);
-  EXPECT_EQ(writer.out(), "");
+  ASSERT_TRUE(writer_->WaitReturned());
+  EXPECT_EQ(writer_->status(), WriteStatus::kData);
+  EXPECT_EQ(writer_->out(), "");
   // While those bytes wait, nothing more goes around them.
   Outcome& next = *NewOutcome();
   Start("c1", &next);
-  EXPECT_EQ(sender.sends(), 1);
+  EXPECT_EQ(sender_->sends(), 1);
 }
 
 TEST_F(DirectWriteTest, WriterWaitingTheIdleTimeLearnsThatCallsArePending) {
   // With no call pending the writer waits the long time; once a call waits
   // for this client it must look at its connection after the short one,
   // though the request went out without it.
-  FakeSender& sender = NewSender();
-  std::shared_ptr<StreamState> s = ConnectDirect("c1", &sender);
-  ASSERT_TRUE(s);
-  WriterThread writer(d(), *s, absl::InfiniteDuration(),
-                      absl::Milliseconds(1));
-  ASSERT_TRUE(Eventually([&] { return d().writer_parked(*s); }));
+  ASSERT_TRUE(ParkWriter(absl::Milliseconds(1)));
   Outcome& out = *NewOutcome();
   Start("c1", &out);
-  EXPECT_EQ(sender.sends(), 1);
-  ASSERT_TRUE(writer.WaitReturned());
-  EXPECT_EQ(writer.status(), WriteStatus::kIdle);
+  EXPECT_EQ(sender_->sends(), 1);
+  ASSERT_TRUE(writer_->WaitReturned());
+  EXPECT_EQ(writer_->status(), WriteStatus::kIdle);
 }
 
 TEST_F(DirectWriteTest, WriterWaitsForADirectWriteBeforeItCloses) {
-  FakeSender& sender = NewSender();
-  std::shared_ptr<StreamState> s = ConnectDirect("c1", &sender);
-  ASSERT_TRUE(s);
-  WriterThread writer(d(), *s, absl::InfiniteDuration(),
-                      absl::InfiniteDuration());
-  ASSERT_TRUE(Eventually([&] { return d().writer_parked(*s); }));
-  sender.Hold();
+  ASSERT_TRUE(ParkWriter(absl::InfiniteDuration()));
+  sender_->Hold();
   std::atomic<int> runs{0};
   std::thread starter([&] {
     d().StartCall("c1", kMethod, "{}", Opts(),
                   [&](CallResult) { runs.fetch_add(1); });
   });
-  ASSERT_TRUE(Eventually([&] { return sender.entered(); }));
+  ASSERT_TRUE(Eventually([&] { return sender_->entered(); }));
   // The connection is in use by the starter: the writer must not write
   // `event: close` (or let the connection go) until it is done.
   std::thread stopper([&] { d().Shutdown(); });
-  ASSERT_TRUE(Eventually([&] { return d().writer_waits_for_turn(*s); }));
-  EXPECT_FALSE(writer.returned());
-  sender.Release();
-  ASSERT_TRUE(writer.WaitReturned());
-  EXPECT_EQ(writer.status(), WriteStatus::kClosed);
+  ASSERT_TRUE(Eventually([&] { return d().writer_waits_for_turn(*s_); }));
+  EXPECT_FALSE(writer_->returned());
+  sender_->Release();
+  ASSERT_TRUE(writer_->WaitReturned());
+  EXPECT_EQ(writer_->status(), WriteStatus::kClosed);
   starter.join();
   stopper.join();
   EXPECT_EQ(runs.load(), 1);
 }
 
 TEST_F(DirectWriteTest, EventsQueuedDuringADirectWriteGoToTheWriter) {
-  FakeSender& sender = NewSender();
-  std::shared_ptr<StreamState> s = ConnectDirect("c1", &sender);
-  ASSERT_TRUE(s);
-  WriterThread writer(d(), *s, absl::InfiniteDuration(),
-                      absl::InfiniteDuration());
-  ASSERT_TRUE(Eventually([&] { return d().writer_parked(*s); }));
-  sender.Hold();
+  ASSERT_TRUE(ParkWriter(absl::InfiniteDuration()));
+  sender_->Hold();
   Outcome& first = *NewOutcome();
   std::thread starter([&] { Start("c1", &first); });
-  ASSERT_TRUE(Eventually([&] { return sender.entered(); }));
+  ASSERT_TRUE(Eventually([&] { return sender_->entered(); }));
   // The connection is busy: this request is left to whoever holds it.
   Outcome& second = *NewOutcome();
   const std::string second_id = Start("c1", &second);
-  EXPECT_FALSE(writer.returned());
-  sender.Release();
+  EXPECT_FALSE(writer_->returned());
+  sender_->Release();
   starter.join();
-  // That thread sent one batch and handed the rest to the writer.
-  ASSERT_TRUE(writer.WaitReturned());
-  EXPECT_EQ(writer.status(), WriteStatus::kData);
-  EXPECT_EQ(Parse(WriteStatus::kData, writer.out()).RequestCallIds(),
+  // That thread sent one batch and handed the rest to the writer_->
+  ASSERT_TRUE(writer_->WaitReturned());
+  EXPECT_EQ(writer_->status(), WriteStatus::kData);
+  EXPECT_EQ(Parse(WriteStatus::kData, writer_->out()).RequestCallIds(),
             std::vector<std::string>{second_id});
-  EXPECT_EQ(sender.sends(), 1);
+  EXPECT_EQ(sender_->sends(), 1);
 }
 
 // "bytes" -> {"b":"bytes"}; "untranscodable" cannot be.
@@ -324,13 +310,8 @@ class FakeTranscoder : public RequestTranscoder {
 TEST_F(DirectWriteTest, TypedRequestsForAJsonClientAreLeftToTheWriter) {
   // Converting them may be slow, and one that cannot be converted ends its
   // call: neither happens inside the caller's StartProtoCall.
-  FakeSender& sender = NewSender();
   FakeTranscoder transcoder;
-  std::shared_ptr<StreamState> s = ConnectDirect("c1", &sender);
-  ASSERT_TRUE(s);
-  WriterThread writer(d(), *s, absl::InfiniteDuration(),
-                      absl::InfiniteDuration());
-  ASSERT_TRUE(Eventually([&] { return d().writer_parked(*s); }));
+  ASSERT_TRUE(ParkWriter(absl::InfiniteDuration()));
   std::atomic<int> runs{0};
   absl::Status status;
   d().StartProtoCall("c1", kMethod, "untranscodable", transcoder, Opts(),
@@ -338,13 +319,13 @@ TEST_F(DirectWriteTest, TypedRequestsForAJsonClientAreLeftToTheWriter) {
                        status = r.status();
                        runs.fetch_add(1);
                      });
-  EXPECT_EQ(sender.sends(), 0);
+  EXPECT_EQ(sender_->sends(), 0);
   // The writer ends that call (INTERNAL) and the client hears nothing of it.
-  ASSERT_TRUE(writer.WaitReturned());
+  ASSERT_TRUE(writer_->WaitReturned());
   EXPECT_EQ(runs.load(), 1);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_TRUE(absl::StrContains(status.message(), "unknown Any type"));
-  EXPECT_TRUE(Parse(WriteStatus::kData, writer.out()).events.empty());
+  EXPECT_TRUE(Parse(WriteStatus::kData, writer_->out()).events.empty());
 }
 
 TEST_F(DirectWriteTest, TypedRequestsForAProtobufClientGoOutDirectly) {
