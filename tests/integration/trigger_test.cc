@@ -1,4 +1,6 @@
 // sserpc-trigger, run as a real process against a real server and client.
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -7,6 +9,7 @@
 #include "client/client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/sync.h"
 #include "server/server.h"
 #include "tests/testing/process.h"
 
@@ -28,8 +31,11 @@ class TriggerTest : public ::testing::Test {
     client_->Register("demo.Greeter/SayHello", [](CallContext&, absl::string_view req) {
       return absl::StatusOr<std::string>(absl::StrCat(R"({"you_sent":)", req, "}"));
     });
-    client_->Register("demo.Greeter/Slow", [](CallContext& ctx, absl::string_view) {
-      ctx.cancellation().WaitWithTimeout(absl::Seconds(10));
+    client_->Register("demo.Greeter/Slow", [this](CallContext& ctx, absl::string_view) {
+      if (ctx.cancellation().WaitWithTimeout(absl::Seconds(10)) &&
+          !slow_cancelled_seen_.exchange(true)) {
+        slow_cancelled_.Notify();
+      }
       return absl::StatusOr<std::string>("{}");
     });
     ASSERT_TRUE(client_->Start().ok());
@@ -56,6 +62,8 @@ class TriggerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::unique_ptr<Client> client_;
   int port_ = 0;
+  Notification slow_cancelled_;  // a Slow call was told it was cancelled
+  std::atomic<bool> slow_cancelled_seen_{false};
 };
 
 TEST_F(TriggerTest, PrintsTheAnswerAndExitsZero) {
@@ -71,6 +79,23 @@ TEST_F(TriggerTest, ReadsThePayloadFromStdinWithDash) {
   std::string out;
   EXPECT_EQ(Run({"--client=laptop", "demo.Greeter/SayHello", "-"}, "[1, 2]\n", &out), 0);
   EXPECT_EQ(out, "{\"you_sent\":[1, 2]}\n");
+}
+
+TEST_F(TriggerTest, InterruptingItCancelsTheCall) {
+  ServerOptions options;
+  options.liveness_check = absl::Milliseconds(20);
+  Start(options);
+  Process trigger({SSERPC_TRIGGER_BINARY, "--server", Url(), "--client", "laptop",
+                   "--timeout-ms", "60000", "demo.Greeter/Slow", "{}"});
+  for (int i = 0; i < 2000 && server_->Stats().pending_calls == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(server_->Stats().pending_calls, 1u);
+  trigger.Signal(SIGINT);
+  trigger.Finish();
+  // The client's handler hears of it long before the call's deadline.
+  EXPECT_TRUE(slow_cancelled_.WaitForNotificationWithTimeout(absl::Seconds(8)));
+  EXPECT_EQ(server_->Stats().pending_calls, 0u);
 }
 
 TEST_F(TriggerTest, ListsClients) {
