@@ -21,9 +21,9 @@
 #include "proto/json.h"
 #include "proto/log.h"
 #include "proto/sse.h"
-#include "server/sse_socket.h"
 #include "proto/status_codes.h"
 #include "server/connection_threads.h"
+#include "server/sse_socket.h"
 #include "proto/thread_name.h"
 
 namespace sserpc::server_internal {

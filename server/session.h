@@ -78,9 +78,10 @@ struct StreamState {
   // wake-up and a context switch per round trip; instead, while the writer
   // is parked in Dispatcher::NextWrite, the thread that queued requests
   // takes the write turn and sends them itself, without blocking
-  // (`direct`), unless typed requests among them need converting to JSON. The writer waits for the turn to come back before it
-  // writes or returns, so the two never write at once and the connection
-  // outlives every direct write. Null `direct`: the writer does all writes.
+  // (`direct`), unless typed requests among them need converting to JSON.
+  // The writer waits for the turn to come back before it writes or
+  // returns, so the two never write at once and the connection outlives
+  // every direct write. Null `direct`: the writer does all writes.
   DirectSender* direct = nullptr;
   bool writer_parked = false;   // the writer waits in NextWrite
   bool direct_writing = false;  // another thread holds the write turn
