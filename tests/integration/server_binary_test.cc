@@ -40,10 +40,13 @@ TEST(ServerBinaryTest, ServesTheProtocolAndRelaysCallsToAClient) {
   options.server_url = absl::StrCat("http://127.0.0.1:", port);
   options.client_id = "laptop";
   sserpc::Client client(options);
-  client.Register("demo.Greeter/SayHello",
-                  [](sserpc::CallContext&, absl::string_view req) {
-                    return absl::StatusOr<std::string>(absl::StrCat(R"({"got":)", req, "}"));
-                  });
+  ASSERT_TRUE(client
+                  .Register("demo.Greeter/SayHello",
+                            [](sserpc::CallContext&, absl::string_view req) {
+                              return absl::StatusOr<std::string>(
+                                  absl::StrCat(R"({"got":)", req, "}"));
+                            })
+                  .ok());
   ASSERT_TRUE(client.Start().ok());
   ASSERT_TRUE(client.WaitUntilConnected(absl::Seconds(10)));
 
@@ -89,9 +92,12 @@ TEST(ServerBinaryTest, TokenFileGuardsClientsAndAdminTokenGuardsCalls) {
   }
   options.token = "s3cret";
   sserpc::Client client(options);
-  client.Register("demo.S/Ping", [](sserpc::CallContext&, absl::string_view) {
-    return absl::StatusOr<std::string>("\"pong\"");
-  });
+  ASSERT_TRUE(client
+                  .Register("demo.S/Ping",
+                            [](sserpc::CallContext&, absl::string_view) {
+                              return absl::StatusOr<std::string>("\"pong\"");
+                            })
+                  .ok());
   ASSERT_TRUE(client.Start().ok());
   ASSERT_TRUE(client.WaitUntilConnected(absl::Seconds(10)));
   httplib::Client http("127.0.0.1", port);
