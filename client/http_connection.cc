@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <utility>
 
@@ -20,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "proto/poll_for.h"
 
 namespace sserpc::client_internal {
 namespace {
@@ -51,15 +51,6 @@ std::string Unbracket(const std::string& host) {
     return host.substr(1, host.size() - 2);
   }
   return host;
-}
-
-// poll()'s timeout argument: milliseconds rounded up, -1 for forever.
-int PollTimeoutMs(absl::Duration d) {
-  if (d == absl::InfiniteDuration()) return -1;
-  if (d <= absl::ZeroDuration()) return 0;
-  const int64_t ms =
-      absl::ToInt64Milliseconds(absl::Ceil(d, absl::Milliseconds(1)));
-  return static_cast<int>(std::min<int64_t>(ms, INT_MAX));
 }
 
 // Only digits, at most 18 of them (so the value fits without checks).
@@ -351,26 +342,19 @@ absl::Status HttpConnection::Send(absl::string_view body,
 
 absl::Status HttpConnection::Wait(short events, absl::Duration timeout,
                                   absl::string_view doing, short* revents) {
-  pollfd p{fd_, events, 0};
-  const int ms = PollTimeoutMs(timeout);
-  while (true) {
-    const int r = ::poll(&p, 1, ms);
-    if (r > 0) {
-      if (revents != nullptr) *revents = p.revents;
-      return absl::OkStatus();
-    }
-    if (r == 0) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("POST http://", authority_, path_, ": timed out after ",
-                       absl::FormatDuration(timeout), " ", doing));
-    }
-    if (errno != EINTR) return ErrnoError("poll", errno);
+  const int r = PollFor(fd_, events, timeout, revents);
+  if (r > 0) return absl::OkStatus();
+  if (r == 0) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("POST http://", authority_, path_, ": timed out after ",
+                     absl::FormatDuration(timeout), " ", doing));
   }
+  return ErrnoError("poll", errno);
 }
 
 bool HttpConnection::IdleConnectionHasInput() const {
-  pollfd p{fd_, POLLIN, 0};
-  return ::poll(&p, 1, 0) != 0;  // readable, closed, or an error
+  // Readable, closed, or an error.
+  return PollFor(fd_, POLLIN, absl::ZeroDuration()) != 0;
 }
 
 HttpConnection::Recv HttpConnection::Receive(char* dst, size_t size,

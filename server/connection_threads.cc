@@ -21,7 +21,7 @@
 #include "proto/envelope.h"
 #include "proto/log.h"
 #include "proto/thread_name.h"
-#include "server/poll_for.h"
+#include "proto/poll_for.h"
 
 namespace sserpc::server_internal {
 namespace {

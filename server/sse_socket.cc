@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "server/poll_for.h"
+#include "proto/poll_for.h"
 
 namespace sserpc::server_internal {
 namespace {
