@@ -722,8 +722,9 @@ class Load {
         [this, seq, chain, &canceller](sserpc::CallResult r) {
           // SOAK_INJECT: faults in this program, to see the checks fire.
           const bool inject = seq % 997 == 0;
-          if (!(inject && inject_ == "drop")) ledger_.Complete(seq, r);
-          if (inject && inject_ == "double") ledger_.Complete(seq, r);
+          const bool drop = inject && inject_ == "drop";
+          const bool twice = inject && inject_ == "double";
+          Ledger& ledger = ledger_;
           if (inject_ == "leak") {
             char* leak = new char[512];
             std::fill(leak, leak + 512, 1);
@@ -743,6 +744,11 @@ class Load {
             }
             Start(std::move(next), canceller, /*may_chain=*/false);
           }
+          // Last: once the ledger has no open call, RunServer destroys this
+          // Load, so nothing of it may be touched after (a chained call was
+          // issued above, keeping the ledger open).
+          if (!drop) ledger.Complete(seq, r);
+          if (twice) ledger.Complete(seq, r);
         });
     ledger_.SetCallId(seq, call_id);
     if (!call_id.empty()) {
