@@ -1,5 +1,12 @@
 // The C++ APIs end to end: a real Server and real Clients on 127.0.0.1.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -316,6 +323,59 @@ TEST_F(EndToEndTest, EveryCallEndsExactlyOnceUnderMixedOutcomes) {
   }
   EXPECT_EQ(completions, kCalls);
   for (int i = 0; i < kCalls; ++i) EXPECT_EQ(per_call[i], 1) << i;
+}
+
+// The client's TCP sockets connected to `port` in this process (the
+// server's own sockets have `port` as their local port, not as their peer's).
+std::vector<int> SocketsConnectedTo(int port) {
+  std::vector<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  while (dirent* e = readdir(dir)) {
+    const int fd = std::atoi(e->d_name);
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    if (fd <= 2 || getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
+      continue;
+    }
+    if (peer.sin_family == AF_INET && ntohs(peer.sin_port) == port) {
+      fds.push_back(fd);
+    }
+  }
+  closedir(dir);
+  return fds;
+}
+
+// 1 when the socket acknowledges every read at once (Linux's quick-ACK
+// mode), 0 when it delays acknowledgements.
+int QuickAck(int fd) {
+  int v = -1;
+  socklen_t len = sizeof v;
+  EXPECT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &v, &len), 0);
+  return v;
+}
+
+TEST_F(EndToEndTest, StreamSocketDelaysItsAcknowledgementsAndAsksAgainAfterALull) {
+  auto client = std::make_unique<Client>(Options("acks"));
+  ASSERT_TRUE(client->Register("demo.S/Echo", Echo()).ok());
+  client = Connect(std::move(client));
+  // No call yet, so no answer connection: the one socket is the stream's.
+  std::vector<int> fds = SocketsConnectedTo(port_);
+  ASSERT_EQ(fds.size(), 1u);
+  const int stream_fd = fds[0];
+  EXPECT_EQ(QuickAck(stream_fd), 0);
+  ASSERT_TRUE(server_->Call("acks", "demo.S/Echo", "1").ok());
+  // A quiet moment: the kernel's delayed-ACK timer (40-200 ms) fires for
+  // the last event and puts the socket back in quick-ACK mode.
+  for (int i = 0; i < 100 && QuickAck(stream_fd) == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(QuickAck(stream_fd), 1);
+  // The client asks again at most every 100 ms; the next event read after
+  // that asks for delayed acknowledgements again.
+  absl::SleepFor(absl::Milliseconds(150));
+  ASSERT_TRUE(server_->Call("acks", "demo.S/Echo", "2").ok());
+  EXPECT_EQ(QuickAck(stream_fd), 0);
 }
 
 }  // namespace
