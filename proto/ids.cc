@@ -63,29 +63,32 @@ absl::Status ValidateClientId(absl::string_view id) {
 }
 
 absl::Status ValidateMethodName(absl::string_view method) {
-  const absl::Status bad = absl::InvalidArgumentError(
-      "method must look like \"package.Service/Method\"");
-  if (method.empty() || method.size() > kMaxMethodLength) return bad;
+  // The error is made only when needed: this runs for every call.
+  const auto bad = [] {
+    return absl::InvalidArgumentError(
+        "method must look like \"package.Service/Method\"");
+  };
+  if (method.empty() || method.size() > kMaxMethodLength) return bad();
   size_t slash = method.find('/');
-  if (slash == absl::string_view::npos) return bad;
+  if (slash == absl::string_view::npos) return bad();
   absl::string_view service = method.substr(0, slash);
   absl::string_view name = method.substr(slash + 1);
-  if (name.empty() || !IsIdentStart(name[0])) return bad;
+  if (name.empty() || !IsIdentStart(name[0])) return bad();
   for (char c : name) {
-    if (!IsIdentChar(c)) return bad;
+    if (!IsIdentChar(c)) return bad();
   }
   bool at_start = true;
   for (char c : service) {
     if (c == '.') {
-      if (at_start) return bad;
+      if (at_start) return bad();
       at_start = true;
     } else if (at_start ? IsIdentStart(c) : IsIdentChar(c)) {
       at_start = false;
     } else {
-      return bad;
+      return bad();
     }
   }
-  if (at_start) return bad;  // empty service or trailing dot
+  if (at_start) return bad();  // empty service or trailing dot
   return absl::OkStatus();
 }
 

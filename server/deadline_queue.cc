@@ -2,12 +2,45 @@
 
 namespace sserpc::server_internal {
 
+DeadlineQueue::Handle DeadlineQueue::Add(absl::Time when, Entry entry) {
+  if (spare_.empty()) return entries_.emplace(when, std::move(entry));
+  Map::node_type node = std::move(spare_.back());
+  spare_.pop_back();
+  node.key() = when;
+  node.mapped() = std::move(entry);
+  return entries_.insert(std::move(node));
+}
+
+DeadlineQueue::Handle DeadlineQueue::Add(absl::Time when, Kind kind,
+                                         absl::string_view key,
+                                         uint64_t stamp) {
+  if (spare_.empty()) {
+    return entries_.emplace(when, Entry{kind, std::string(key), stamp});
+  }
+  Map::node_type node = std::move(spare_.back());
+  spare_.pop_back();
+  node.key() = when;
+  Entry& e = node.mapped();
+  e.kind = kind;
+  e.key.assign(key.data(), key.size());
+  e.stamp = stamp;
+  return entries_.insert(std::move(node));
+}
+
+void DeadlineQueue::Remove(Handle handle) {
+  Recycle(entries_.extract(handle));
+}
+
+void DeadlineQueue::Recycle(Map::node_type node) {
+  if (spare_.size() < kMaxSpareNodes) spare_.push_back(std::move(node));
+}
+
 std::vector<DeadlineQueue::Entry> DeadlineQueue::PopDue(absl::Time now) {
   std::vector<Entry> due;
   auto it = entries_.begin();
   while (it != entries_.end() && it->first <= now) {
     due.push_back(std::move(it->second));
-    it = entries_.erase(it);
+    Recycle(entries_.extract(it++));
   }
   return due;
 }
@@ -16,7 +49,7 @@ std::optional<DeadlineQueue::Entry> DeadlineQueue::PopFirstDue(absl::Time now) {
   auto it = entries_.begin();
   if (it == entries_.end() || it->first > now) return std::nullopt;
   Entry e = std::move(it->second);
-  entries_.erase(it);
+  Recycle(entries_.extract(it));
   return e;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace sserpc::server_internal {
@@ -15,6 +16,11 @@ namespace sserpc::server_internal {
 // what is returned, so tests step time by hand. Entries can be removed in
 // O(log n) through the handle Add() returned. Not thread-safe: the owner's
 // lock guards it.
+//
+// The queue keeps up to kMaxSpareNodes nodes of removed entries and reuses
+// them (and their key's buffer) for new ones: a server adds and removes one
+// per call, under its lock, and would otherwise allocate and free twice for
+// each.
 class DeadlineQueue {
  public:
   enum class Kind { kCall, kSessionGrace };
@@ -25,10 +31,13 @@ class DeadlineQueue {
   };
   using Handle = std::multimap<absl::Time, Entry>::iterator;
 
-  Handle Add(absl::Time when, Entry entry) {
-    return entries_.emplace(when, std::move(entry));
-  }
-  void Remove(Handle handle) { entries_.erase(handle); }
+  static constexpr size_t kMaxSpareNodes = 1024;
+
+  Handle Add(absl::Time when, Entry entry);
+  // The same, copying `key` into a reused node's buffer when there is one.
+  Handle Add(absl::Time when, Kind kind, absl::string_view key,
+             uint64_t stamp = 0);
+  void Remove(Handle handle);
   Handle end() { return entries_.end(); }
 
   // Removes and returns every entry due at or before `now`, earliest first.
@@ -43,9 +52,16 @@ class DeadlineQueue {
   std::optional<absl::Time> Next() const;
 
   size_t size() const { return entries_.size(); }
+  // Nodes kept for reuse (at most kMaxSpareNodes).
+  size_t spare_nodes() const { return spare_.size(); }
 
  private:
-  std::multimap<absl::Time, Entry> entries_;
+  using Map = std::multimap<absl::Time, Entry>;
+  // Keeps the node of an entry taken out of entries_, if there is room.
+  void Recycle(Map::node_type node);
+
+  Map entries_;
+  std::vector<Map::node_type> spare_;
 };
 
 }  // namespace sserpc::server_internal

@@ -25,6 +25,12 @@ int64_t RemainingMs(absl::Time deadline, absl::Time now) {
   return std::max<int64_t>(ms, 1);
 }
 
+// Frees a reused (thread_local) buffer a large event made grow, so that
+// one 4 MB request does not stay allocated in every thread that wrote it.
+void ReleaseIfLarge(std::string& buffer) {
+  if (buffer.capacity() > (64 << 10)) std::string().swap(buffer);
+}
+
 const char* StateName(SessionState s) {
   switch (s) {
     case SessionState::kConnected: return "connected";
@@ -91,7 +97,7 @@ void Dispatcher::WakeDeferredWriters() {
   if (d == nullptr || d->dispatcher_ != this) return;
   // A direct write may end calls whose completions defer more wake-ups.
   while (!d->streams_.empty()) {
-    std::vector<std::shared_ptr<StreamState>> streams;
+    decltype(d->streams_) streams;
     streams.swap(d->streams_);
     for (const auto& s : streams) WriteOrWake(*s);
   }
@@ -102,9 +108,10 @@ Session* Dispatcher::FindSessionLocked(absl::string_view client_id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-void Dispatcher::AddDeadlineLocked(absl::Time when, DeadlineQueue::Entry entry,
+void Dispatcher::AddDeadlineLocked(absl::Time when, DeadlineQueue::Kind kind,
+                                   absl::string_view key, uint64_t stamp,
                                    DeadlineQueue::Handle* handle) {
-  auto h = deadlines_.Add(when, std::move(entry));
+  auto h = deadlines_.Add(when, kind, key, stamp);
   if (handle != nullptr) *handle = h;
   if (timer_sleep_.NeedsWake(when)) timer_wake_.Signal();
 }
@@ -243,14 +250,13 @@ std::string Dispatcher::Start(absl::string_view client_id,
       call.done = std::move(done);
       call.raw_done = std::move(raw_done);
       call.cancellation = options.cancellation;
-      AddDeadlineLocked(request->deadline,
-                        {DeadlineQueue::Kind::kCall, call_id, 0},
-                        &call.deadline_handle);
+      AddDeadlineLocked(request->deadline, DeadlineQueue::Kind::kCall, call_id,
+                        0, &call.deadline_handle);
       session->AddPending(call.event_id, request);
       ++session->calls_sent;
       ++stats_.calls_started;
       item.event_id = call.event_id;
-      calls_.emplace(call_id, std::move(call));
+      calls_.emplace(absl::string_view(request->call_id), std::move(call));
       if (session->state == SessionState::kConnected) {
         session->Push(std::move(item), options_.max_outbox_bytes);  // has room
         WakeWriterLocked(*session);
@@ -343,7 +349,9 @@ bool Dispatcher::FinishLocked(absl::string_view call_id, CallResult result,
   }
   out->push_back(Completion{std::move(call.done), std::move(call.raw_done),
                             std::move(result), protobuf_answer,
-                            std::move(call.cancellation), call.cancel_handle});
+                            std::move(call.cancellation), call.cancel_handle,
+                            std::move(call.request),
+                            std::move(call.client_id)});
   return true;
 }
 
@@ -381,9 +389,8 @@ void Dispatcher::StreamLostLocked(Session& session, absl::Status why) {
   if (session.grace_deadline.has_value()) deadlines_.Remove(*session.grace_deadline);
   DeadlineQueue::Handle handle;
   AddDeadlineLocked(clock_->Now() + options_.resume_grace,
-                    {DeadlineQueue::Kind::kSessionGrace, session.client_id(),
-                     session.disconnect_stamp},
-                    &handle);
+                    DeadlineQueue::Kind::kSessionGrace, session.client_id(),
+                    session.disconnect_stamp, &handle);
   session.grace_deadline = handle;
 }
 
@@ -461,7 +468,7 @@ Dispatcher::WriteStatus Dispatcher::NextWrite(StreamState& stream,
                                               absl::Duration max_wait_idle,
                                               absl::Duration max_wait_busy,
                                               std::string* out) {
-  std::deque<OutboxItem> items;
+  OutboxBatch items;
   {
     MutexLock lock(&mu_);
     stream.writing_since = absl::InfiniteFuture();  // the last write is done
@@ -530,7 +537,7 @@ void Dispatcher::SetDirectSender(StreamState& stream, DirectSender* direct) {
 }
 
 void Dispatcher::WriteOrWake(StreamState& stream) {
-  std::deque<OutboxItem> items;
+  OutboxBatch items;
   DirectSender* direct = nullptr;
   {
     MutexLock lock(&mu_);
@@ -558,11 +565,14 @@ void Dispatcher::WriteOrWake(StreamState& stream) {
     stream.direct_writing = true;
     stream.writing_since = clock_->Now();
   }
-  std::string out;
+  // This thread's buffer, kept from one write to the next.
+  thread_local std::string out;
+  out.clear();
   // Nothing here needs converting, so nothing is unsendable.
   std::vector<std::pair<std::string, absl::Status>> unsendable;
   FormatEvents(stream, items, &out, &unsendable);
   direct->SendNow(out);
+  ReleaseIfLarge(out);
   {
     MutexLock lock(&mu_);
     stream.direct_writing = false;
@@ -588,8 +598,8 @@ bool Dispatcher::WriterHasWorkLocked(StreamState& stream) {
   return stream.writer_waits_long && session->pending_count() > 0;
 }
 
-std::deque<OutboxItem> Dispatcher::TakeSendableLocked(Session& session) {
-  std::deque<OutboxItem> items = session.TakeOutbox();
+OutboxBatch Dispatcher::TakeSendableLocked(Session& session) {
+  OutboxBatch items = session.TakeOutbox();
   // A call that ended while queued is not sent (its cancel, queued after
   // it, is then sent needlessly but harmlessly).
   items.erase(std::remove_if(items.begin(), items.end(),
@@ -602,11 +612,11 @@ std::deque<OutboxItem> Dispatcher::TakeSendableLocked(Session& session) {
 }
 
 void Dispatcher::FormatEvents(
-    const StreamState& stream, const std::deque<OutboxItem>& items,
+    const StreamState& stream, const OutboxBatch& items,
     std::string* out,
     std::vector<std::pair<std::string, absl::Status>>* unsendable) {
   const absl::Time now = clock_->Now();
-  std::string data;
+  thread_local std::string data;  // kept from one call to the next
   for (const OutboxItem& item : items) {
     data.clear();
     if (!item.is_request()) {
@@ -645,6 +655,7 @@ void Dispatcher::FormatEvents(
     }
     AppendSseEvent("request", data, item.event_id, out);
   }
+  ReleaseIfLarge(data);
 }
 
 void Dispatcher::FailUnsendable(
@@ -724,6 +735,7 @@ absl::Status Dispatcher::DeliverReply(absl::string_view client_id,
 std::vector<absl::Status> Dispatcher::DeliverReplies(
     absl::string_view client_id, std::vector<ReplyEnvelope>* replies) {
   Completions completions;
+  completions.reserve(replies->size());
   std::vector<absl::Status> statuses;
   statuses.reserve(replies->size());
   {
@@ -824,7 +836,7 @@ void Dispatcher::Shutdown() {
     }
     std::vector<std::string> ids;
     ids.reserve(calls_.size());
-    for (const auto& entry : calls_) ids.push_back(entry.first);
+    for (const auto& entry : calls_) ids.emplace_back(entry.first);
     for (const std::string& id : ids) {
       FinishLocked(id, absl::UnavailableError("server is shutting down"),
                    /*tell_client=*/false, &completions);

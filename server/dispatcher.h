@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "proto/clock.h"
@@ -115,7 +116,9 @@ class Dispatcher {
     Dispatcher* const dispatcher_;
     WakeScope* const outer_;  // the thread's scope before this one
     const bool outermost_;    // for dispatcher_ on this thread
-    std::vector<std::shared_ptr<StreamState>> streams_;  // outermost only
+    // Outermost only. Inline room for the streams one answer POST's
+    // completions typically write to, without allocating.
+    absl::InlinedVector<std::shared_ptr<StreamState>, 8> streams_;
   };
 
   // Lets threads that queue events for `stream` send them through `direct`
@@ -178,6 +181,10 @@ class Dispatcher {
     bool protobuf_answer = false;
     std::shared_ptr<Cancellation> cancellation;
     uint64_t cancel_handle = 0;
+    // The call's request and client id, released with the completion, out
+    // of the lock (the request is often the last reference).
+    std::shared_ptr<const OutgoingRequest> request;
+    std::string client_id;
   };
   using Completions = std::vector<Completion>;
   // The current thread's outermost WakeScope (of whichever dispatcher).
@@ -217,7 +224,8 @@ class Dispatcher {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeEraseSessionLocked(Session& session)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AddDeadlineLocked(absl::Time when, DeadlineQueue::Entry entry,
+  void AddDeadlineLocked(absl::Time when, DeadlineQueue::Kind kind,
+                         absl::string_view key, uint64_t stamp,
                          DeadlineQueue::Handle* handle)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Session* FindSessionLocked(absl::string_view client_id)
@@ -238,12 +246,12 @@ class Dispatcher {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes `session`'s outbox, without the requests of calls that ended
   // while queued.
-  std::deque<OutboxItem> TakeSendableLocked(Session& session)
+  OutboxBatch TakeSendableLocked(Session& session)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends `items` to *out as SSE events for `stream`. Typed requests that
   // cannot go to this client are not written but added to *unsendable.
   void FormatEvents(const StreamState& stream,
-                    const std::deque<OutboxItem>& items, std::string* out,
+                    const OutboxBatch& items, std::string* out,
                     std::vector<std::pair<std::string, absl::Status>>* unsendable);
   // Ends the calls FormatEvents() could not send. REQUIRES: mu_ not held.
   void FailUnsendable(
@@ -257,7 +265,10 @@ class Dispatcher {
   uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<std::string, std::unique_ptr<Session>> sessions_
       ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, PendingCall> calls_ ABSL_GUARDED_BY(mu_);
+  // Keyed by a view of the call id in the call's own request (which the
+  // entry holds, so the key lives as long as the entry), not by a copy.
+  absl::flat_hash_map<absl::string_view, PendingCall> calls_
+      ABSL_GUARDED_BY(mu_);
   DeadlineQueue deadlines_ ABSL_GUARDED_BY(mu_);
   ServerStats stats_ ABSL_GUARDED_BY(mu_);  // counters; gauges filled in Stats()
   CondVar timer_wake_;  // with mu_: an earlier deadline, or shutdown

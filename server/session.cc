@@ -49,7 +49,7 @@ void Session::PushCancel(std::string call_id, absl::StatusCode code,
 std::vector<std::pair<std::string, uint64_t>> Session::RenumberPendingAbove(
     uint64_t last_event_id) {
   std::vector<std::pair<std::string, uint64_t>> changes;
-  std::map<uint64_t, std::shared_ptr<const OutgoingRequest>> renumbered;
+  decltype(pending_) renumbered;
   uint64_t next = last_event_id + 1;
   for (auto& entry : pending_) {
     changes.emplace_back(entry.second->call_id, next);
@@ -74,9 +74,14 @@ bool Session::outbox_has_typed_request() const {
   return false;
 }
 
-std::deque<OutboxItem> Session::TakeOutbox() {
-  std::deque<OutboxItem> out;
-  out.swap(outbox_);
+OutboxBatch Session::TakeOutbox() {
+  // Moved out item by item: the deque keeps its storage for the next events
+  // (swapping in a new deque would allocate one, as libstdc++'s deques
+  // allocate even when empty).
+  OutboxBatch out;
+  out.reserve(outbox_.size());
+  for (OutboxItem& item : outbox_) out.push_back(std::move(item));
+  outbox_.clear();
   outbox_bytes_ = 0;
   outbox_cancels_ = 0;
   return out;

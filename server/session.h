@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -41,6 +43,10 @@ struct OutboxItem {
   // What the item costs against the outbox limit.
   size_t bytes() const;
 };
+
+// Events taken from an outbox to be written together. Inline room for the
+// few a write usually takes, so taking them allocates nothing.
+using OutboxBatch = absl::InlinedVector<OutboxItem, 4>;
 
 // Sends on a stream's connection from a thread other than the stream's
 // writer, while the writer is parked (see StreamState). Implemented by the
@@ -153,7 +159,7 @@ class Session {
                   size_t max_retained);
 
   // Everything queued, in order; the outbox is left empty.
-  std::deque<OutboxItem> TakeOutbox();
+  OutboxBatch TakeOutbox();
   bool outbox_empty() const { return outbox_.empty(); }
   // True if a queued request is a typed one (protobuf bytes, made JSON for
   // clients that did not ask for protobuf).
@@ -172,7 +178,9 @@ class Session {
  private:
   const std::string client_id_;
   uint64_t next_event_id_;
-  std::map<uint64_t, std::shared_ptr<const OutgoingRequest>> pending_;
+  // Ordered by event id (resume sends them in order); a B-tree holds many
+  // per node, where std::map allocates one node per call.
+  absl::btree_map<uint64_t, std::shared_ptr<const OutgoingRequest>> pending_;
   std::deque<OutboxItem> outbox_;
   size_t outbox_bytes_ = 0;
   size_t outbox_cancels_ = 0;  // cancel items in outbox_

@@ -138,5 +138,43 @@ TEST(DeadlineQueueTest, EndIsDistinctFromEveryAddedHandle) {
   EXPECT_NE(h, q.end());
 }
 
+TEST(DeadlineQueueTest, RemovedEntriesNodesAreReusedWithTheirNewContents) {
+  DeadlineQueue q;
+  DeadlineQueue::Handle a = q.Add(kT0, CallEntry("a-long-call-id-beyond-sso"));
+  q.Add(kT0 + absl::Seconds(1), CallEntry("b"));
+  q.Remove(a);
+  q.PopFirstDue(kT0 + absl::Seconds(1));
+  EXPECT_EQ(q.spare_nodes(), 2u);
+
+  // Reused nodes carry the new deadline, kind, key and stamp, and sort by
+  // the new deadline.
+  q.Add(kT0 + absl::Seconds(5), DeadlineQueue::Kind::kSessionGrace, "late", 7);
+  q.Add(kT0 + absl::Seconds(2), DeadlineQueue::Kind::kCall, "x");
+  EXPECT_EQ(q.spare_nodes(), 0u);
+  q.Add(kT0 + absl::Seconds(3), CallEntry("fresh"));  // a new node
+
+  std::vector<DeadlineQueue::Entry> due = q.PopDue(kT0 + absl::Seconds(10));
+  ASSERT_EQ(due.size(), 3u);
+  EXPECT_EQ(due[0].key, "x");
+  EXPECT_EQ(due[0].kind, DeadlineQueue::Kind::kCall);
+  EXPECT_EQ(due[0].stamp, 0u);
+  EXPECT_EQ(due[1].key, "fresh");
+  EXPECT_EQ(due[2].key, "late");
+  EXPECT_EQ(due[2].kind, DeadlineQueue::Kind::kSessionGrace);
+  EXPECT_EQ(due[2].stamp, 7u);
+}
+
+TEST(DeadlineQueueTest, KeepsAtMostMaxSpareNodes) {
+  DeadlineQueue q;
+  const size_t n = DeadlineQueue::kMaxSpareNodes + 10;
+  std::vector<DeadlineQueue::Handle> handles;
+  for (size_t i = 0; i < n; ++i) {
+    handles.push_back(q.Add(kT0 + absl::Milliseconds(i), CallEntry("c")));
+  }
+  for (DeadlineQueue::Handle h : handles) q.Remove(h);
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_EQ(q.spare_nodes(), DeadlineQueue::kMaxSpareNodes);
+}
+
 }  // namespace
 }  // namespace sserpc::server_internal

@@ -34,7 +34,7 @@ OutboxItem CancelItem(std::string call_id) {
 }
 
 // "r:<call id>:<event id>" for a request, "c:<call id>" for a cancel.
-std::vector<std::string> Describe(const std::deque<OutboxItem>& items) {
+std::vector<std::string> Describe(const OutboxBatch& items) {
   std::vector<std::string> out;
   for (const OutboxItem& i : items) {
     if (i.is_request()) {
@@ -47,7 +47,7 @@ std::vector<std::string> Describe(const std::deque<OutboxItem>& items) {
   return out;
 }
 
-size_t TotalBytes(const std::deque<OutboxItem>& items) {
+size_t TotalBytes(const OutboxBatch& items) {
   size_t n = 0;
   for (const OutboxItem& i : items) n += i.bytes();
   return n;
@@ -142,7 +142,7 @@ TEST(SessionTest, PushCancelCarriesCallIdAndCode) {
 
   s.PushCancel("call-1", absl::StatusCode::kDeadlineExceeded, 10);
 
-  std::deque<OutboxItem> out = s.TakeOutbox();
+  OutboxBatch out = s.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_FALSE(out[0].is_request());
   EXPECT_EQ(out[0].cancel_call_id, "call-1");
@@ -159,7 +159,7 @@ TEST(SessionTest, PushCancelWhileDisconnectedKeepsTheNewestMaxRetained) {
                    /*max_retained=*/3);
     }
 
-    std::deque<OutboxItem> kept = s.TakeOutbox();
+    OutboxBatch kept = s.TakeOutbox();
     EXPECT_EQ(Describe(kept),
               (std::vector<std::string>{"c:x2", "c:x3", "c:x4"}));
   }
@@ -174,7 +174,7 @@ TEST(SessionTest, PushCancelWhileDisconnectedKeepsOutboxBytesExact) {
   s.PushCancel("mid-length", absl::StatusCode::kCancelled, 2);
 
   const size_t bytes = s.outbox_bytes();
-  std::deque<OutboxItem> kept = s.TakeOutbox();
+  OutboxBatch kept = s.TakeOutbox();
   EXPECT_EQ(Describe(kept), (std::vector<std::string>{"c:a-much-longer-call-id",
                                                       "c:mid-length"}));
   EXPECT_EQ(bytes, TotalBytes(kept));
@@ -215,7 +215,7 @@ TEST(SessionTest, DropQueuedRequestsKeepsCancelsInOrderAndRecountsBytes) {
   s.DropQueuedRequests();
 
   const size_t bytes = s.outbox_bytes();
-  std::deque<OutboxItem> kept = s.TakeOutbox();
+  OutboxBatch kept = s.TakeOutbox();
   EXPECT_EQ(Describe(kept), (std::vector<std::string>{"c:x", "c:y"}));
   EXPECT_EQ(bytes, TotalBytes(kept));
 }
@@ -330,7 +330,7 @@ TEST(SessionTest, QueueResumeSharesTheRequestAndCountsItsBytes) {
   s.QueueResume(std::nullopt);
 
   const size_t bytes = s.outbox_bytes();
-  std::deque<OutboxItem> out = s.TakeOutbox();
+  OutboxBatch out = s.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].request, request);  // same immutable object, not a copy
   EXPECT_EQ(bytes, out[0].bytes());
