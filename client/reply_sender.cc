@@ -135,9 +135,11 @@ ReplySender::Stats ReplySender::stats() const {
 
 void ReplySender::Loop() {
   absl::Duration backoff = absl::ZeroDuration();
-  std::deque<Item> retry;
+  // Kept across iterations, so their storage is reused.
+  std::vector<Item> batch;
+  std::vector<Item> retry;
+  std::vector<Item> failed;
   while (true) {
-    std::deque<Item> batch;
     {
       MutexLock lock(&mu_);
       if (!retry.empty()) {
@@ -172,6 +174,8 @@ void ReplySender::Loop() {
         if (finishing_) return;  // everything was sent
         continue;
       }
+      // Retries first, then the new answers.
+      batch.clear();
       batch.swap(retry);
       for (Item& i : queue_) batch.push_back(std::move(i));
       queue_.clear();
@@ -183,26 +187,29 @@ void ReplySender::Loop() {
       stats_.expired += before - batch.size();
     }
     // Post in chunks of at most max_batch_bytes.
-    std::deque<Item> failed;
-    while (!batch.empty()) {
-      std::deque<Item> chunk;
+    failed.clear();
+    size_t begin = 0;
+    while (begin < batch.size()) {
+      size_t end = begin;
       size_t bytes = 0;
-      while (!batch.empty()) {
-        size_t b = batch.front().reply.payload.size() + 128;
+      while (end < batch.size()) {
+        const Item& next = batch[end];
+        size_t b = next.reply.payload.size() + 128;
         // A body is all JSON or all protobuf (answers take their call's
         // form).
-        if (!chunk.empty() &&
-            (bytes + b > options_.max_batch_bytes || batch.front().alone ||
-             batch.front().reply.protobuf != chunk.front().reply.protobuf)) {
+        if (end > begin &&
+            (bytes + b > options_.max_batch_bytes || next.alone ||
+             next.reply.protobuf != batch[begin].reply.protobuf)) {
           break;
         }
         bytes += b;
-        chunk.push_back(std::move(batch.front()));
-        batch.pop_front();
-        if (chunk.back().alone) break;
+        ++end;
+        if (next.alone) break;
       }
-      for (Item& i : Post(std::move(chunk))) failed.push_back(std::move(i));
+      Post(&batch[begin], end - begin, &failed);
+      begin = end;
     }
+    batch.clear();  // the answers' memory goes now, not at the next POST
     if (failed.empty()) {
       backoff = absl::ZeroDuration();
     } else {
@@ -216,18 +223,25 @@ void ReplySender::Loop() {
   }
 }
 
-std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
-  std::string body;
-  const bool protobuf = batch.front().reply.protobuf;
+void ReplySender::Post(Item* items, size_t count, std::vector<Item>* failed) {
+  // The items to retry are moved to *failed.
+  auto retry_all = [&] {
+    for (size_t i = 0; i < count; ++i) failed->push_back(std::move(items[i]));
+  };
+  std::string& body = body_;
+  body.clear();
+  const bool protobuf = items[0].reply.protobuf;
   if (protobuf) {
-    for (const Item& i : batch) AppendReplyProto(i.reply, &body);  // ReplyBatch
-  } else if (batch.size() == 1) {
-    AppendReply(batch.front().reply, &body);
+    for (size_t i = 0; i < count; ++i) {
+      AppendReplyProto(items[i].reply, &body);  // ReplyBatch
+    }
+  } else if (count == 1) {
+    AppendReply(items[0].reply, &body);
   } else {
     body.push_back('[');
-    for (size_t i = 0; i < batch.size(); ++i) {
+    for (size_t i = 0; i < count; ++i) {
       if (i > 0) body.push_back(',');
-      AppendReply(batch[i].reply, &body);
+      AppendReply(items[i].reply, &body);
     }
     body.push_back(']');
   }
@@ -239,23 +253,29 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
   }
   if (!res.ok()) {
     SSERPC_LOG(kInfo, "answer POST failed (", res.status().message(),
-               "); will retry ", batch.size(), " answer(s)");
-    return batch;
+               "); will retry ", count, " answer(s)");
+    retry_all();
+    return;
   }
   const int status = res->status;
-  if (Retryable(status)) return batch;
-  if (batch.size() > 1 && (status == 400 || status == 413)) {
-    // The batch as a whole was refused: send each answer on its own.
-    for (Item& i : batch) i.alone = true;
-    return batch;
+  if (Retryable(status)) {
+    retry_all();
+    return;
   }
-  if (status == 413 && batch.front().reply.error.ok()) {
+  if (count > 1 && (status == 400 || status == 413)) {
+    // The batch as a whole was refused: send each answer on its own.
+    for (size_t i = 0; i < count; ++i) items[i].alone = true;
+    retry_all();
+    return;
+  }
+  if (status == 413 && items[0].reply.error.ok()) {
     // Too large for the server: tell the caller so instead of timing out.
-    Item& i = batch.front();
+    Item& i = items[0];
     i.reply.payload.clear();
     i.reply.error = absl::ResourceExhaustedError(
         "the answer is larger than the server accepts");
-    return batch;
+    retry_all();
+    return;
   }
   uint64_t delivered = 0;
   uint64_t refused = 0;
@@ -266,15 +286,15 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
           ++(st / 100 == 2 ? delivered : refused);
         });
     if (!parsed.ok()) {
-      delivered = batch.size();  // a 200 means the batch was taken
+      delivered = count;  // a 200 means the batch was taken
       refused = 0;
     }
-  } else if (batch.size() == 1 || status != 200) {
+  } else if (count == 1 || status != 200) {
     if (status / 100 == 2) {
-      delivered = batch.size();
+      delivered = count;
     } else {
       // 404/410: the call is over; 400/413: this answer cannot be sent.
-      refused = batch.size();
+      refused = count;
       SSERPC_LOG(kInfo, "server refused answer(s) with HTTP ", status, ": ",
                  res->body);
     }
@@ -296,14 +316,13 @@ std::deque<ReplySender::Item> ReplySender::Post(std::deque<Item> batch) {
       return absl::OkStatus();
     });
     if (!parsed.ok()) {
-      delivered = batch.size();  // a 200 means the batch was taken
+      delivered = count;  // a 200 means the batch was taken
       refused = 0;
     }
   }
   MutexLock lock(&mu_);
   stats_.delivered += delivered;
   stats_.refused += refused;
-  return {};
 }
 
 }  // namespace sserpc::client_internal

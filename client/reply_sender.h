@@ -2,10 +2,10 @@
 #define SSERPC_CLIENT_REPLY_SENDER_H_
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -65,8 +65,8 @@ class ReplySender {
     bool alone = false;  // post in a body of its own (its batch was refused)
   };
   void Loop();
-  // Posts `batch`; returns the items to retry.
-  std::deque<Item> Post(std::deque<Item> batch);
+  // Posts items[0, count) in one body; moves those to retry to *failed.
+  void Post(Item* items, size_t count, std::vector<Item>* failed);
   // POSTs `body` to path_ on whichever transport the URL asks for.
   absl::StatusOr<HttpResponse> Transport(absl::string_view body,
                                          absl::string_view content_type);
@@ -82,10 +82,11 @@ class ReplySender {
   // made every cpp-httplib POST fail before).
   std::unique_ptr<HttpConnection> http_;
   std::unique_ptr<httplib::Client> https_;
+  std::string body_;  // the POST body, kept from one POST to the next
   absl::Status url_error_;
 
   mutable Mutex mu_;
-  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<Item> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;   // StopBy() was called
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;  // Stop(): no more Send()s
   bool unwoken_ ABSL_GUARDED_BY(mu_) = false;    // queued without a wake
