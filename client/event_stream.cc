@@ -1,13 +1,12 @@
 #include "client/event_stream.h"
 
 #include <httplib.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/http_connection.h"
 #include "proto/envelope.h"
 #include "proto/log.h"
 #include "proto/status_codes.h"
@@ -27,12 +26,6 @@ constexpr absl::Duration kMinReconnectDelay = absl::Milliseconds(10);
 // ACKs whenever the delayed-ACK timer fires (a quiet moment), so a busy
 // stream asks again every kDelayAcksEvery.
 constexpr absl::Duration kDelayAcksEvery = absl::Milliseconds(100);
-
-void DelayAcks(int fd) {
-  int zero = 0;
-  // Advisory: a socket that refuses it only costs more segments.
-  (void)::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
-}
 
 }  // namespace
 
@@ -75,7 +68,8 @@ void EventStream::Stop() {
   while (true) {
     {
       MutexLock lock(&mu_);
-      if (current_ != nullptr) current_->stop();
+      if (current_https_ != nullptr) current_https_->stop();
+      if (current_http_ != nullptr) current_http_->Interrupt();
     }
     if (exited_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) break;
   }
@@ -106,70 +100,130 @@ absl::Duration EventStream::Backoff(absl::Duration base, absl::Duration max,
   return d / 2 + d / 2 * absl::Uniform(gen, 0.0, 1.0);
 }
 
-void EventStream::Loop() {
-  absl::BitGen gen;
-  int attempt = 0;
+bool EventStream::OnBytes(absl::string_view data, Attempt* attempt) {
+  attempt->got_data = true;
+  attempt->parse_error = parser_.Feed(data);
+  on_chunk_end_();
+  if (!attempt->parse_error.ok()) return false;
+  MutexLock lock(&mu_);
+  return !stopping_ && status_.ok();
+}
+
+void EventStream::ReadOverHttp(const std::string& last_event_id,
+                               Attempt* attempt) {
+  std::string headers =
+      "Accept: text/event-stream\r\nCache-Control: no-cache\r\n";
+  if (!last_event_id.empty()) {
+    absl::StrAppend(&headers, "Last-Event-ID: ", last_event_id, "\r\n");
+  }
+  absl::StatusOr<HttpHostPort> target =
+      ParseHttpHostPort(url_.scheme_host_port);
+  if (!target.ok()) {
+    attempt->failure = std::string(target.status().message());
+    return;
+  }
+  HttpConnection http(std::move(target->host), target->port, options_.token,
+                      options_.connect_timeout, options_.stream_read_timeout,
+                      options_.max_message_bytes);
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return;
+    current_http_ = &http;
+  }
+  absl::StatusOr<int> status = http.OpenStream(path_, headers);
+  if (!status.ok()) {
+    attempt->failure = std::string(status.status().message());
+  } else if ((attempt->status = *status) == 200) {
+    http.DelayAcks();
+    absl::Time acks_delayed_at = absl::Now();
+    absl::string_view data;
+    absl::Status error;
+    while (http.ReadStream(&data, &error) == HttpConnection::StreamRead::kData) {
+      const absl::Time now = absl::Now();
+      if (now - acks_delayed_at >= kDelayAcksEvery) {
+        http.DelayAcks();
+        acks_delayed_at = now;
+      }
+      if (!OnBytes(data, attempt)) break;
+    }
+  }
+  MutexLock lock(&mu_);
+  current_http_ = nullptr;
+}
+
+void EventStream::ReadOverHttps(const std::string& last_event_id,
+                                Attempt* attempt) {
+  httplib::Headers headers = {{"Accept", "text/event-stream"},
+                              {"Cache-Control", "no-cache"}};
+  if (!last_event_id.empty()) headers.emplace("Last-Event-ID", last_event_id);
   auto sec = [](absl::Duration d) { return absl::ToInt64Seconds(d); };
   auto usec = [](absl::Duration d) {
     return absl::ToInt64Microseconds(d) % 1000000;
   };
+  httplib::Client http(url_.scheme_host_port);
+  http.set_tcp_nodelay(true);
+  int socket_fd = -1;
+  absl::Time acks_delayed_at = absl::InfinitePast();
+  http.set_socket_options([&](int fd) {
+    socket_fd = fd;
+    HttpConnection::DelayAcks(fd);
+    acks_delayed_at = absl::Now();
+  });
+  http.set_connection_timeout(sec(options_.connect_timeout),
+                              usec(options_.connect_timeout));
+  http.set_read_timeout(sec(options_.stream_read_timeout),
+                        usec(options_.stream_read_timeout));
+  if (!options_.token.empty()) http.set_bearer_token_auth(options_.token);
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return;
+    current_https_ = &http;
+  }
+  httplib::Result res = http.Get(
+      path_, headers,
+      [&](const httplib::Response& r) {
+        attempt->status = r.status;
+        return r.status == 200;
+      },
+      [&](const char* data, size_t len) {
+        if (socket_fd >= 0) {
+          const absl::Time now = absl::Now();
+          if (now - acks_delayed_at >= kDelayAcksEvery) {
+            HttpConnection::DelayAcks(socket_fd);
+            acks_delayed_at = now;
+          }
+        }
+        return OnBytes(absl::string_view(data, len), attempt);
+      });
+  if (!res) attempt->failure = httplib::to_string(res.error());
+  MutexLock lock(&mu_);
+  current_https_ = nullptr;
+}
+
+void EventStream::Loop() {
+  absl::BitGen gen;
+  int attempt_number = 0;
+  const bool https = absl::StartsWith(url_.scheme_host_port, "https://");
   while (true) {
-    httplib::Client http(url_.scheme_host_port);
-    http.set_tcp_nodelay(true);
-    int socket_fd = -1;
-    absl::Time acks_delayed_at = absl::InfinitePast();
-    http.set_socket_options([&](int fd) {
-      socket_fd = fd;
-      DelayAcks(fd);
-      acks_delayed_at = absl::Now();
-    });
-    http.set_connection_timeout(sec(options_.connect_timeout),
-                                usec(options_.connect_timeout));
-    http.set_read_timeout(sec(options_.stream_read_timeout),
-                          usec(options_.stream_read_timeout));
-    if (!options_.token.empty()) http.set_bearer_token_auth(options_.token);
     {
       MutexLock lock(&mu_);
       if (stopping_ || !status_.ok()) break;
-      current_ = &http;
       ++connects_;
     }
-    httplib::Headers headers = {{"Accept", "text/event-stream"},
-                                {"Cache-Control", "no-cache"}};
-    if (!parser_.last_event_id().empty()) {
-      headers.emplace("Last-Event-ID", parser_.last_event_id());
-    }
+    const std::string last_id = parser_.last_event_id();
     parser_.Reset();
-    int status = 0;
-    bool got_data = false;
-    absl::Status parse_error;
-    httplib::Result res = http.Get(
-        path_, headers,
-        [&](const httplib::Response& r) {
-          status = r.status;
-          return r.status == 200;
-        },
-        [&](const char* data, size_t len) {
-          got_data = true;
-          if (socket_fd >= 0) {
-            const absl::Time now = absl::Now();
-            if (now - acks_delayed_at >= kDelayAcksEvery) {
-              DelayAcks(socket_fd);
-              acks_delayed_at = now;
-            }
-          }
-          parse_error = parser_.Feed(absl::string_view(data, len));
-          on_chunk_end_();
-          if (!parse_error.ok()) return false;
-          MutexLock lock(&mu_);
-          return !stopping_ && status_.ok();
-        });
+    Attempt attempt;
+    if (https) {
+      ReadOverHttps(last_id, &attempt);
+    } else {
+      ReadOverHttp(last_id, &attempt);
+    }
     {
       MutexLock lock(&mu_);
-      current_ = nullptr;
       if (stopping_) break;
     }
     on_disconnect_();
+    const int status = attempt.status;
     if (status == 400 || status == 401 || status == 403) {
       GiveUp(absl::Status(CodeForHttpStatus(status),
                           absl::StrCat("server refused the stream with HTTP ",
@@ -179,20 +233,20 @@ void EventStream::Loop() {
                  "; not reconnecting");
       break;
     }
-    if (!parse_error.ok()) {
+    if (!attempt.parse_error.ok()) {
       SSERPC_LOG(kWarn, "client ", options_.client_id, ": ",
-                 parse_error.message(), "; reconnecting");
-    } else if (!res && !got_data) {
+                 attempt.parse_error.message(), "; reconnecting");
+    } else if (!attempt.failure.empty() && !attempt.got_data) {
       SSERPC_LOG(kInfo, "client ", options_.client_id, ": stream failed (",
-                 httplib::to_string(res.error()), ")");
+                 attempt.failure, ")");
     }
     // A stream that delivered data was a success: start the backoff over.
-    if (got_data) attempt = 0;
+    if (attempt.got_data) attempt_number = 0;
     // A `retry: 0` hint must not turn into a tight reconnect loop.
     absl::Duration delay =
         Backoff(std::max(retry_hint_, kMinReconnectDelay),
-                options_.reconnect_max, attempt, gen);
-    ++attempt;
+                options_.reconnect_max, attempt_number, gen);
+    ++attempt_number;
     MutexLock lock(&mu_);
     absl::Time until = absl::Now() + delay;
     while (!stopping_ && !wake_.WaitWithDeadline(&mu_, until)) {

@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
+#include "client/http_connection.h"
 #include "client/options.h"
 #include "client/server_url.h"
 #include "proto/sse.h"
@@ -57,6 +58,20 @@ class EventStream {
 
  private:
   void Loop();
+  // How one connection attempt went.
+  struct Attempt {
+    int status = 0;           // the response's HTTP status, 0 if none
+    bool got_data = false;    // stream bytes arrived
+    absl::Status parse_error;  // the stream broke the SSE format
+    std::string failure;      // why the connection failed, if it did
+  };
+  // Opens the stream over http:// (our own HttpConnection) or https://
+  // (cpp-httplib), sending `last_event_id` if not empty, and reads it until
+  // it ends, fails or Stop().
+  void ReadOverHttp(const std::string& last_event_id, Attempt* attempt);
+  void ReadOverHttps(const std::string& last_event_id, Attempt* attempt);
+  // Feeds stream bytes to the parser; false to stop reading.
+  bool OnBytes(absl::string_view data, Attempt* attempt);
 
   const ClientOptions& options_;
   const ServerUrl url_;
@@ -71,7 +86,9 @@ class EventStream {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
   uint64_t connects_ ABSL_GUARDED_BY(mu_) = 0;
-  httplib::Client* current_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // The connection being read, for Stop() to interrupt.
+  HttpConnection* current_http_ ABSL_GUARDED_BY(mu_) = nullptr;
+  httplib::Client* current_https_ ABSL_GUARDED_BY(mu_) = nullptr;
   CondVar wake_;
   Notification exited_;  // the stream thread's loop has returned
   std::thread thread_;

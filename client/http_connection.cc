@@ -3,8 +3,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -70,6 +72,23 @@ int HexDigit(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// A chunk-size line: hex digits, then optionally whitespace and extensions
+// (ignored). A size too large for 64 bits comes out as UINT64_MAX (over any
+// limit).
+bool ParseChunkSize(absl::string_view line, uint64_t* size) {
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i < line.size() && HexDigit(line[i]) >= 0; ++i) {
+    v = v > (UINT64_MAX >> 4) ? UINT64_MAX
+                              : v * 16 + static_cast<uint64_t>(HexDigit(line[i]));
+  }
+  const absl::string_view after =
+      absl::StripLeadingAsciiWhitespace(line.substr(i));
+  if (i == 0 || !(after.empty() || after[0] == ';')) return false;
+  *size = v;
+  return true;
 }
 
 // For messages: the start of what the server sent, escaped.
@@ -153,14 +172,34 @@ HttpConnection::HttpConnection(std::string host, int port,
 HttpConnection::~HttpConnection() { Close(); }
 
 void HttpConnection::Close() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  if (fd_ >= 0) {
+    std::lock_guard<std::mutex> lock(fd_mu_);
+    ::close(fd_);
+    fd_ = -1;
+  }
   begin_ = end_ = 0;
+}
+
+void HttpConnection::DelayAcks() {
+  if (fd_ >= 0) DelayAcks(fd_);
+}
+
+void HttpConnection::DelayAcks(int fd) {
+  int zero = 0;
+  // A socket that refuses it only costs more segments.
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+}
+
+void HttpConnection::Interrupt() {
+  std::lock_guard<std::mutex> lock(fd_mu_);
+  interrupted_ = true;
+  // Wakes a blocked connect, send or recv; the owner closes the socket.
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
 absl::Status HttpConnection::Unavailable(absl::string_view what) const {
   return absl::UnavailableError(
-      absl::StrCat("POST http://", authority_, path_, ": ", what));
+      absl::StrCat(method_, " http://", authority_, path_, ": ", what));
 }
 
 absl::Status HttpConnection::ErrnoError(absl::string_view what, int err) const {
@@ -173,6 +212,7 @@ absl::Status HttpConnection::ErrnoError(absl::string_view what, int err) const {
 absl::StatusOr<HttpResponse> HttpConnection::Post(
     absl::string_view path, absl::string_view content_type,
     absl::string_view body) {
+  method_ = "POST";
   path_ = path;
   if (!token_ok_ || HasLineBreak(path) || HasLineBreak(content_type) ||
       !absl::StartsWith(path, "/")) {
@@ -248,7 +288,16 @@ absl::Status HttpConnection::ConnectTo(const void* addr, unsigned addr_len,
   // leave its last part waiting for the server's delayed ACK.
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  fd_ = fd;
+  {
+    std::lock_guard<std::mutex> lock(fd_mu_);
+    fd_ = fd;
+    if (interrupted_) {
+      ::close(fd_);
+      fd_ = -1;
+      return absl::CancelledError(
+          absl::StrCat(method_, " http://", authority_, path_, ": interrupted"));
+    }
+  }
   begin_ = end_ = 0;
   absl::Status status;
   if (::connect(fd, static_cast<const sockaddr*>(addr), addr_len) != 0) {
@@ -266,8 +315,29 @@ absl::Status HttpConnection::ConnectTo(const void* addr, unsigned addr_len,
       status = ErrnoError("connect", errno);
     }
   }
+  if (status.ok()) status = MakeBlockingWithTimeouts();
   if (!status.ok()) Close();
   return status;
+}
+
+absl::Status HttpConnection::MakeBlockingWithTimeouts() {
+  // Connected: from now on a read blocks in recv() itself, up to io_timeout_
+  // (SO_RCVTIMEO), instead of a poll() and then a recv(): one syscall per
+  // read, not two. Sends stay non-blocking (MSG_DONTWAIT), to notice a
+  // server that answers before taking the whole request.
+  const int flags = ::fcntl(fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return ErrnoError("fcntl", errno);
+  }
+  const int64_t us = std::clamp<int64_t>(
+      absl::ToInt64Microseconds(io_timeout_), 1, int64_t{1} << 40);
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(us / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+    return ErrnoError("setsockopt(SO_RCVTIMEO)", errno);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<HttpResponse> HttpConnection::Exchange(absl::string_view body,
@@ -302,7 +372,7 @@ absl::Status HttpConnection::Send(absl::string_view body,
     msghdr msg{};
     msg.msg_iov = next;
     msg.msg_iovlen = count;
-    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       size_t left = static_cast<size_t>(n);
       while (count > 0 && left >= next->iov_len) {
@@ -346,7 +416,7 @@ absl::Status HttpConnection::Wait(short events, absl::Duration timeout,
   if (r > 0) return absl::OkStatus();
   if (r == 0) {
     return absl::DeadlineExceededError(
-        absl::StrCat("POST http://", authority_, path_, ": timed out after ",
+        absl::StrCat(method_, " http://", authority_, path_, ": timed out after ",
                      absl::FormatDuration(timeout), " ", doing));
   }
   return ErrnoError("poll", errno);
@@ -359,15 +429,8 @@ bool HttpConnection::IdleConnectionHasInput() const {
 
 HttpConnection::Recv HttpConnection::Receive(char* dst, size_t size,
                                              size_t* got, absl::Status* error) {
-  if (received_ == 0) {
-    // The first bytes of a response come a round trip through the server
-    // after the request: a recv() now would find nothing. Waiting first
-    // saves that syscall on every POST (a poll and a recv instead of a
-    // recv, a poll and a recv).
-    *error = Wait(POLLIN, io_timeout_, "waiting for the response");
-    if (!error->ok()) return Recv::kError;
-  }
   while (true) {
+    // Blocks up to io_timeout_ (SO_RCVTIMEO).
     const ssize_t n = ::recv(fd_, dst, size, 0);
     if (n > 0) {
       *got = static_cast<size_t>(n);
@@ -376,12 +439,14 @@ HttpConnection::Recv HttpConnection::Receive(char* dst, size_t size,
     }
     if (n == 0) return Recv::kEof;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      *error = absl::DeadlineExceededError(absl::StrCat(
+          method_, " http://", authority_, path_, ": timed out after ",
+          absl::FormatDuration(io_timeout_), " waiting for the response"));
+    } else {
       *error = ErrnoError("receiving the response", errno);
-      return Recv::kError;
     }
-    *error = Wait(POLLIN, io_timeout_, "waiting for the response");
-    if (!error->ok()) return Recv::kError;
+    return Recv::kError;
   }
 }
 
@@ -435,19 +500,18 @@ absl::Status HttpConnection::ReadLine(size_t max_bytes,
   }
 }
 
-absl::StatusOr<HttpResponse> HttpConnection::ReadResponse(bool* keep_open) {
+absl::Status HttpConnection::ReadHead(Head* head, std::string* content_type,
+                                      size_t* head_budget) {
   auto malformed = [this](absl::string_view what) {
     return Unavailable(absl::StrCat("malformed response: ", what));
   };
-  size_t head_budget = kMaxHeadBytes;
-  HttpResponse response;
   while (true) {  // once more after each interim (1xx) response
     const char* begin;
     const char* end;
     size_t n;
-    absl::Status s = ReadLine(head_budget, kHeadTooLarge, &begin, &end, &n);
+    absl::Status s = ReadLine(*head_budget, kHeadTooLarge, &begin, &end, &n);
     if (!s.ok()) return s;
-    head_budget -= n;
+    *head_budget -= n;
     // "HTTP/1.x NNN reason"; the reason may be empty or absent.
     absl::string_view line(begin, static_cast<size_t>(end - begin));
     absl::string_view rest = line;
@@ -470,11 +534,11 @@ absl::StatusOr<HttpResponse> HttpConnection::ReadResponse(bool* keep_open) {
     bool chunked = false;
     bool close_token = false;
     bool keep_alive_token = false;
-    response.content_type.clear();
+    content_type->clear();
     while (true) {
-      s = ReadLine(head_budget, kHeadTooLarge, &begin, &end, &n);
+      s = ReadLine(*head_budget, kHeadTooLarge, &begin, &end, &n);
       if (!s.ok()) return s;
-      head_budget -= n;
+      *head_budget -= n;
       if (begin == end) break;
       line = absl::string_view(begin, static_cast<size_t>(end - begin));
       const size_t colon = line.find(':');
@@ -511,7 +575,7 @@ absl::StatusOr<HttpResponse> HttpConnection::ReadResponse(bool* keep_open) {
           }
         }
       } else if (absl::EqualsIgnoreCase(name, "Content-Type")) {
-        response.content_type.assign(value.data(), value.size());
+        content_type->assign(value.data(), value.size());
       }
     }
     if (status < 200) {
@@ -520,36 +584,188 @@ absl::StatusOr<HttpResponse> HttpConnection::ReadResponse(bool* keep_open) {
       if (status == 101) return malformed("101 Switching Protocols");
       continue;
     }
-    response.status = status;
-    bool close = close_token || (http10 && !keep_alive_token);
+    head->status = status;
+    head->close = close_token || (http10 && !keep_alive_token);
+    head->length = 0;
     // Bodies as RFC 9112 section 6.3 frames them (no HEAD requests here).
     if (status == 204 || status == 304) {
-      // No body, whatever the headers say.
+      head->framing = Framing::kNone;  // whatever the headers say
     } else if (has_transfer_encoding) {
       // Both framings at once: the length is ignored, and the connection
       // not trusted with another request.
-      if (has_length) close = true;
-      if (chunked) {
-        s = ReadChunkedBody(&response.body, &head_budget);
-      } else {
-        s = ReadBodyUntilClose(&response.body);
-        close = true;
-      }
+      if (has_length) head->close = true;
+      head->framing = chunked ? Framing::kChunked : Framing::kUntilClose;
     } else if (has_length) {
-      if (length > max_body_bytes_) {
-        return Unavailable(absl::StrCat("response body of ", length,
+      head->framing = Framing::kLength;
+      head->length = length;
+    } else {
+      head->framing = Framing::kUntilClose;
+    }
+    if (head->framing == Framing::kUntilClose) head->close = true;
+    return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<HttpResponse> HttpConnection::ReadResponse(bool* keep_open) {
+  size_t head_budget = kMaxHeadBytes;
+  HttpResponse response;
+  Head head;
+  absl::Status s = ReadHead(&head, &response.content_type, &head_budget);
+  if (!s.ok()) return s;
+  response.status = head.status;
+  switch (head.framing) {
+    case Framing::kNone:
+      break;
+    case Framing::kChunked:
+      s = ReadChunkedBody(&response.body, &head_budget);
+      break;
+    case Framing::kUntilClose:
+      s = ReadBodyUntilClose(&response.body);
+      break;
+    case Framing::kLength:
+      if (head.length > max_body_bytes_) {
+        return Unavailable(absl::StrCat("response body of ", head.length,
                                         " bytes is over the limit of ",
                                         max_body_bytes_));
       }
-      s = ReadBodyWithLength(static_cast<size_t>(length), &response.body);
-    } else {
-      s = ReadBodyUntilClose(&response.body);
-      close = true;
-    }
-    if (!s.ok()) return s;
-    *keep_open = !close;
-    return response;
+      s = ReadBodyWithLength(static_cast<size_t>(head.length), &response.body);
+      break;
   }
+  if (!s.ok()) return s;
+  *keep_open = !head.close;
+  return response;
+}
+
+absl::StatusOr<int> HttpConnection::OpenStream(absl::string_view path,
+                                               absl::string_view headers) {
+  method_ = "GET";
+  path_ = path;
+  if (!token_ok_ || HasLineBreak(path) || !absl::StartsWith(path, "/") ||
+      !(headers.empty() || absl::EndsWith(headers, "\r\n"))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "GET http://", authority_, Excerpt(path),
+        ": the path must start with '/', and neither it nor the token may "
+        "hold CR, LF or NUL; header lines end in CRLF"));
+  }
+  Close();  // a stream has a connection of its own
+  head_.clear();
+  absl::StrAppend(&head_, "GET ", path, " HTTP/1.1\r\nHost: ", authority_,
+                  "\r\n", authorization_, headers, "\r\n");
+  absl::Status s = Connect();
+  received_ = 0;
+  bool answered_early = false;
+  if (s.ok()) s = Send(absl::string_view(), &answered_early);
+  size_t head_budget = kMaxHeadBytes;
+  Head head;
+  std::string content_type;
+  if (s.ok()) s = ReadHead(&head, &content_type, &head_budget);
+  if (!s.ok()) {
+    Close();
+    return s;
+  }
+  stream_ = StreamState{};
+  stream_.framing = head.framing;
+  stream_.left = head.length;
+  return head.status;
+}
+
+HttpConnection::StreamRead HttpConnection::ReadStream(absl::string_view* data,
+                                                      absl::Status* error) {
+  auto fill = [&](absl::string_view eof_error) -> StreamRead {
+    switch (Fill(error)) {
+      case Recv::kData:
+        return StreamRead::kData;
+      case Recv::kEof:
+        if (eof_error.empty()) return StreamRead::kEnd;
+        *error = Unavailable(eof_error);
+        return StreamRead::kError;
+      case Recv::kError:
+        return StreamRead::kError;
+    }
+    return StreamRead::kError;
+  };
+  auto take = [&](size_t n) {
+    *data = absl::string_view(buf_.get() + begin_, n);
+    begin_ += n;
+    return StreamRead::kData;
+  };
+  if (fd_ < 0) {
+    *error = Unavailable("no stream open");
+    return StreamRead::kError;
+  }
+  switch (stream_.framing) {
+    case Framing::kNone:
+      return StreamRead::kEnd;
+    case Framing::kUntilClose:
+      if (begin_ == end_) {
+        StreamRead r = fill("");
+        if (r != StreamRead::kData) return r;
+      }
+      return take(end_ - begin_);
+    case Framing::kLength:
+      if (stream_.left == 0) return StreamRead::kEnd;
+      if (begin_ == end_) {
+        StreamRead r = fill("connection closed in the middle of the body");
+        if (r != StreamRead::kData) return r;
+      }
+      {
+        const size_t n =
+            static_cast<size_t>(std::min<uint64_t>(stream_.left, end_ - begin_));
+        stream_.left -= n;
+        return take(n);
+      }
+    case Framing::kChunked:
+      break;
+  }
+  if (stream_.done) return StreamRead::kEnd;
+  const char* begin;
+  const char* end;
+  size_t n;
+  if (stream_.left == 0) {
+    if (stream_.after_chunk) {
+      *error = ReadLine(2, "malformed response: chunk longer than its size",
+                        &begin, &end, &n);
+      if (!error->ok()) return StreamRead::kError;
+      if (begin != end) {
+        *error = Unavailable("malformed response: chunk longer than its size");
+        return StreamRead::kError;
+      }
+      stream_.after_chunk = false;
+    }
+    *error = ReadLine(kMaxChunkLineBytes,
+                      "malformed response: chunk size line too long", &begin,
+                      &end, &n);
+    if (!error->ok()) return StreamRead::kError;
+    const absl::string_view line(begin, static_cast<size_t>(end - begin));
+    uint64_t size = 0;
+    if (!ParseChunkSize(line, &size)) {
+      *error = Unavailable(
+          absl::StrCat("malformed response: chunk size line ", Excerpt(line)));
+      return StreamRead::kError;
+    }
+    if (size == 0) {
+      // Trailer fields (ignored) up to an empty line.
+      size_t budget = kMaxHeadBytes;
+      while (true) {
+        *error = ReadLine(budget, kTrailersTooLarge, &begin, &end, &n);
+        if (!error->ok()) return StreamRead::kError;
+        budget -= n;
+        if (begin == end) break;
+      }
+      stream_.done = true;
+      return StreamRead::kEnd;
+    }
+    stream_.left = size;
+    stream_.after_chunk = true;
+  }
+  if (begin_ == end_) {
+    StreamRead r = fill("connection closed in the middle of a chunk");
+    if (r != StreamRead::kData) return r;
+  }
+  const size_t take_n =
+      static_cast<size_t>(std::min<uint64_t>(stream_.left, end_ - begin_));
+  stream_.left -= take_n;
+  return take(take_n);
 }
 
 absl::Status HttpConnection::ReadBodyWithLength(size_t length,
@@ -590,17 +806,9 @@ absl::Status HttpConnection::ReadChunkedBody(std::string* body,
                               "malformed response: chunk size line too long",
                               &begin, &end, &n);
     if (!s.ok()) return s;
-    // Hex digits, then optionally whitespace and extensions (ignored).
     const absl::string_view line(begin, static_cast<size_t>(end - begin));
     uint64_t size = 0;
-    size_t i = 0;
-    for (; i < line.size() && HexDigit(line[i]) >= 0; ++i) {
-      if (size > (max_body_bytes_ >> 4)) return too_large();
-      size = size * 16 + static_cast<uint64_t>(HexDigit(line[i]));
-    }
-    const absl::string_view after =
-        absl::StripLeadingAsciiWhitespace(line.substr(i));
-    if (i == 0 || !(after.empty() || after[0] == ';')) {
+    if (!ParseChunkSize(line, &size)) {
       return Unavailable(
           absl::StrCat("malformed response: chunk size line ", Excerpt(line)));
     }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
@@ -71,6 +72,35 @@ class HttpConnection {
                                     absl::string_view content_type,
                                     absl::string_view body);
 
+  // Streams a response body (an SSE stream): GETs `path` on a connection of
+  // its own (closing any open one), with `headers` (complete header lines,
+  // each ending in CRLF) after Host and Authorization, and reads the
+  // response head. Returns the status, whatever it is; the body, a
+  // refusal's too, is then read with ReadStream(). Errors as Post()'s, and
+  // CANCELLED after Interrupt(). Reads wait up to `io_timeout` each.
+  absl::StatusOr<int> OpenStream(absl::string_view path,
+                                 absl::string_view headers);
+  enum class StreamRead { kData, kEnd, kError };
+  // The next bytes of the body OpenStream() opened, as they arrive, without
+  // the chunked framing: kData with *data set (valid until the next call),
+  // kEnd once the body is complete (or the server closed a body that ends
+  // with the connection), kError with *error (DEADLINE_EXCEEDED after
+  // io_timeout without a byte; UNAVAILABLE if the connection ends early or
+  // the framing is malformed).
+  StreamRead ReadStream(absl::string_view* data, absl::Status* error);
+
+  // Asks the kernel to delay acknowledgements on the connection
+  // (TCP_QUICKACK 0): a stream's socket only receives, and would otherwise
+  // acknowledge most reads with a segment of its own. The kernel forgets it
+  // after a quiet moment, so a reader asks again now and then. Advisory.
+  void DelayAcks();
+  static void DelayAcks(int fd);
+
+  // From any thread: makes a blocked connect, send or read of this
+  // connection return (as a closed connection would) and fails every later
+  // connect with CANCELLED. For stopping a stream's reader.
+  void Interrupt();
+
   // Closes the connection, if open; the next Post() opens a new one.
   void Close();
 
@@ -90,6 +120,8 @@ class HttpConnection {
   absl::Status Connect();
   absl::Status ConnectTo(const void* addr, unsigned addr_len, int family,
                          int protocol);
+  // Clears O_NONBLOCK and sets SO_RCVTIMEO to io_timeout_.
+  absl::Status MakeBlockingWithTimeouts();
   // One request and its response on the open connection. On failure
   // `*unanswered` tells whether the connection ended (or failed) before any
   // byte of the response arrived, which on a reused connection means the
@@ -100,6 +132,17 @@ class HttpConnection {
   // the server starts answering, or closes the connection, before it has
   // taken the whole request: the response (if any) is to be read then.
   absl::Status Send(absl::string_view body, bool* answered_early);
+  // How a response's body is delimited.
+  enum class Framing { kNone, kLength, kChunked, kUntilClose };
+  struct Head {
+    int status = 0;
+    bool close = false;  // the connection cannot carry another request
+    Framing framing = Framing::kNone;
+    uint64_t length = 0;  // kLength
+  };
+  // Reads a response head, skipping interim (1xx) ones.
+  absl::Status ReadHead(Head* head, std::string* content_type,
+                        size_t* head_budget);
   absl::StatusOr<HttpResponse> ReadResponse(bool* keep_open);
   absl::Status ReadBodyWithLength(size_t length, std::string* body);
   absl::Status ReadChunkedBody(std::string* body, size_t* head_budget);
@@ -134,7 +177,20 @@ class HttpConnection {
   const absl::Duration io_timeout_;
   const size_t max_body_bytes_;
 
+  // Written only by the owning thread, under fd_mu_ (Interrupt() reads it
+  // from others).
   int fd_ = -1;
+  std::mutex fd_mu_;
+  bool interrupted_ = false;  // guarded by fd_mu_
+  absl::string_view method_ = "POST";  // of the request in progress
+  // The body OpenStream() opened.
+  struct StreamState {
+    Framing framing = Framing::kNone;
+    uint64_t left = 0;         // of the body (kLength) or the chunk
+    bool after_chunk = false;  // a chunk's CRLF is still to be read
+    bool done = false;         // the last chunk and trailers were read
+  };
+  StreamState stream_;
   uint64_t connects_ = 0;
   uint64_t resends_ = 0;
   absl::string_view path_;  // of the request in progress, for messages

@@ -955,6 +955,202 @@ TEST(HttpConnectionRawTest, WhatAnIdleConnectionReceivedIsNotTakenForAResponse) 
   EXPECT_EQ(http->connects(), 2u);
 }
 
+// ---------------------------------------------------------------------------
+// Streamed responses (OpenStream / ReadStream): the client's SSE stream.
+
+// Reads the stream to its end (or an error), concatenating the pieces.
+struct StreamedBody {
+  std::string body;
+  int pieces = 0;
+  HttpConnection::StreamRead last = HttpConnection::StreamRead::kData;
+  absl::Status error;
+};
+StreamedBody ReadAll(HttpConnection& http) {
+  StreamedBody out;
+  absl::string_view data;
+  while ((out.last = http.ReadStream(&data, &out.error)) ==
+         HttpConnection::StreamRead::kData) {
+    out.body.append(data.data(), data.size());
+    ++out.pieces;
+  }
+  return out;
+}
+
+TEST(HttpConnectionStreamTest, GetHeadIsExactlyWhatItShouldBe) {
+  Mutex mu;
+  std::string head;
+  RawServer server([&](RawConnection& conn, int) {
+    std::string h;
+    if (!conn.ReadHead(&h)) return;
+    {
+      MutexLock lock(&mu);
+      head = h;
+    }
+    conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  });
+  auto http = Connection(server.port(), "127.0.0.1", "tok");
+  absl::StatusOr<int> status =
+      http->OpenStream("/s/events", "Accept: text/event-stream\r\n");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status, 200);
+  MutexLock lock(&mu);
+  EXPECT_EQ(head, absl::StrCat("GET /s/events HTTP/1.1\r\nHost: 127.0.0.1:",
+                               server.port(),
+                               "\r\nAuthorization: Bearer tok\r\n"
+                               "Accept: text/event-stream\r\n\r\n"));
+}
+
+TEST(HttpConnectionStreamTest, ChunkedBodyArrivesPieceByPieceWithoutFraming) {
+  Notification first_read, second_chunk_sent;
+  RawServer server([&](RawConnection& conn, int) {
+    std::string h;
+    if (!conn.ReadHead(&h)) return;
+    conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "6;ext=1\r\nevent:\r\n");
+    first_read.WaitForNotificationWithTimeout(kWait);
+    // A chunk split across segments, its size in upper-case hex, then the
+    // last chunk and a trailer.
+    conn.WriteBytewise("A\r\n data: x\n\n\r\n");
+    conn.Write("0\r\nX-Trailer: 1\r\n\r\n");
+    second_chunk_sent.Notify();
+  });
+  auto http = Connection(server.port());
+  ASSERT_EQ(*http->OpenStream("/s", ""), 200);
+  absl::string_view data;
+  absl::Status error;
+  // The first chunk is handed over before the next one exists.
+  ASSERT_EQ(http->ReadStream(&data, &error), HttpConnection::StreamRead::kData)
+      << error;
+  EXPECT_EQ(data, "event:");
+  first_read.Notify();
+  StreamedBody rest = ReadAll(*http);
+  EXPECT_EQ(rest.last, HttpConnection::StreamRead::kEnd) << rest.error;
+  EXPECT_EQ(rest.body, " data: x\n\n");
+  // Ended streams stay ended.
+  EXPECT_EQ(http->ReadStream(&data, &error), HttpConnection::StreamRead::kEnd);
+}
+
+TEST(HttpConnectionStreamTest, LengthAndCloseDelimitedBodies) {
+  RawServer server([&](RawConnection& conn, int index) {
+    std::string h;
+    if (!conn.ReadHead(&h)) return;
+    if (index == 0) {
+      conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+      conn.ReadUntilClosed();
+    } else {
+      conn.Write("HTTP/1.0 200 OK\r\n\r\nuntil close");
+    }
+  });
+  auto http = Connection(server.port());
+  ASSERT_EQ(*http->OpenStream("/s", ""), 200);
+  StreamedBody a = ReadAll(*http);
+  EXPECT_EQ(a.last, HttpConnection::StreamRead::kEnd) << a.error;
+  EXPECT_EQ(a.body, "hello");
+  // A second stream opens its own connection.
+  ASSERT_EQ(*http->OpenStream("/s", ""), 200);
+  EXPECT_EQ(http->connects(), 2u);
+  StreamedBody b = ReadAll(*http);
+  EXPECT_EQ(b.last, HttpConnection::StreamRead::kEnd) << b.error;
+  EXPECT_EQ(b.body, "until close");
+}
+
+TEST(HttpConnectionStreamTest, RefusalStatusAndItsBodyAreReturned) {
+  RawServer server([&](RawConnection& conn, int) {
+    std::string h;
+    if (!conn.ReadHead(&h)) return;
+    conn.Write("HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope");
+    conn.ReadUntilClosed();
+  });
+  auto http = Connection(server.port());
+  absl::StatusOr<int> status = http->OpenStream("/s", "");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status, 401);
+  EXPECT_EQ(ReadAll(*http).body, "nope");
+}
+
+TEST(HttpConnectionStreamTest, StreamCutShortOrMalformedFails) {
+  RawServer server([&](RawConnection& conn, int index) {
+    std::string h;
+    if (!conn.ReadHead(&h)) return;
+    if (index == 0) {
+      conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "10\r\nonly part");
+    } else {
+      conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "3\r\nabcde\r\n");
+    }
+  });
+  auto http = Connection(server.port());
+  ASSERT_EQ(*http->OpenStream("/s", ""), 200);
+  StreamedBody cut = ReadAll(*http);
+  EXPECT_EQ(cut.last, HttpConnection::StreamRead::kError);
+  EXPECT_EQ(cut.body, "only part");
+  EXPECT_EQ(cut.error.code(), absl::StatusCode::kUnavailable) << cut.error;
+  EXPECT_TRUE(absl::StrContains(cut.error.message(), "in the middle of a chunk"))
+      << cut.error;
+  ASSERT_EQ(*http->OpenStream("/s", ""), 200);
+  StreamedBody bad = ReadAll(*http);
+  EXPECT_EQ(bad.last, HttpConnection::StreamRead::kError);
+  EXPECT_TRUE(absl::StrContains(bad.error.message(), "chunk longer than its size"))
+      << bad.error;
+  EXPECT_TRUE(absl::StartsWith(bad.error.message(), "GET http://")) << bad.error;
+}
+
+TEST(HttpConnectionStreamTest, SilentStreamTimesOut) {
+  Notification release;
+  RawServer server([&](RawConnection& conn, int) {
+    std::string h;
+    if (!conn.ReadHead(&h)) return;
+    conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    release.WaitForNotificationWithTimeout(kWait);
+  });
+  auto http =
+      Connection(server.port(), "127.0.0.1", "", absl::Milliseconds(200));
+  ASSERT_EQ(*http->OpenStream("/s", ""), 200);
+  StreamedBody r = ReadAll(*http);
+  release.Notify();
+  EXPECT_EQ(r.last, HttpConnection::StreamRead::kError);
+  EXPECT_EQ(r.error.code(), absl::StatusCode::kDeadlineExceeded) << r.error;
+}
+
+TEST(HttpConnectionStreamTest, InterruptEndsABlockedReadAndLaterConnects) {
+  Notification release;
+  RawServer server([&](RawConnection& conn, int) {
+    std::string h;
+    if (!conn.ReadHead(&h)) return;
+    conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    release.WaitForNotificationWithTimeout(kWait);
+  });
+  auto http = Connection(server.port());
+  ASSERT_EQ(*http->OpenStream("/s", ""), 200);
+  const absl::Time start = absl::Now();
+  std::thread stopper([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    http->Interrupt();
+  });
+  StreamedBody r = ReadAll(*http);
+  stopper.join();
+  release.Notify();
+  // Ended by the interruption, long before the 10 s read timeout.
+  EXPECT_NE(r.last, HttpConnection::StreamRead::kData);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  absl::StatusOr<int> again = http->OpenStream("/s", "");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kCancelled)
+      << again.status();
+}
+
+TEST(HttpConnectionStreamTest, LineBreaksAndUnterminatedHeadersAreRefused) {
+  auto http = Connection(1);  // never connected: refused before that
+  EXPECT_EQ(http->OpenStream("/a\r\nX: y", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(http->OpenStream("no-slash", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(http->OpenStream("/a", "Accept: x").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(http->connects(), 0u);
+}
+
 TEST(HttpConnectionTest, LineBreaksInFieldsAreRefused) {
   auto http = Connection(1);
   EXPECT_EQ(http->Post("/p\r\nX: y", "a/b", "").status().code(),
