@@ -33,19 +33,21 @@ struct HttpHostPort {
 absl::StatusOr<HttpHostPort> ParseHttpHostPort(
     absl::string_view scheme_host_port);
 
-// One keep-alive HTTP/1.1 connection for POSTs to one server, over plain
-// TCP: what the client's answer sender needs and nothing more. It replaces
-// cpp-httplib's Client there, which polls before every read and write,
-// builds header maps for every request and response and sends the head and
-// the body separately: here a request leaves in one sendmsg(), the socket is
-// non-blocking and only waited for when it would block, and the buffers are
-// kept from one request to the next.
+// One HTTP/1.1 connection to one server, over plain TCP: what the client
+// needs and nothing more, for its answer POSTs (kept alive) and for its SSE
+// stream (a GET whose body is read as it arrives). It replaces cpp-httplib's
+// Client there, which polls before every read and write, builds header maps
+// for every request and response and sends the head and the body
+// separately: here a request leaves in one sendmsg(), a read is one recv()
+// that blocks up to the timeout (SO_RCVTIMEO) instead of a poll() and a
+// recv(), and the buffers are kept from one request to the next.
 //
 // The connection is opened by the first Post() and kept open between posts
 // unless the server closes it (or says it will); an error always closes it,
-// so that the next Post() starts from a clean connection.
+// so that the next Post() starts from a clean connection. OpenStream()
+// always opens a connection of its own.
 //
-// Not thread-safe: one thread at a time (the answer sender's).
+// Not thread-safe: one thread at a time, except for Interrupt().
 class HttpConnection {
  public:
   // `host` as in HttpHostPort (a bracketed IPv6 literal is unbracketed for
