@@ -4,28 +4,32 @@
 // The synchronization primitives sserpc uses: sserpc::Mutex, MutexLock,
 // ReleasableMutexLock, CondVar, Condition and Notification.
 //
-// Normally they are abseil's own (plain aliases). With SSERPC_STD_SYNC
-// defined (only the ThreadSanitizer build, scripts/tsan.sh, defines it) they
-// are small classes with the same API and semantics built on std::mutex and
-// std::condition_variable(_any): Debian's abseil is not built with TSan, so
+// By default they are small classes with abseil's API and semantics built
+// on std::mutex and std::condition_variable. With SSERPC_ABSL_SYNC defined
+// they are abseil's own (plain aliases), which sserpc used before: Debian's
+// abseil is built with its debug checks on (deadlock detection looks up a
+// graph on every Lock), and measured side by side on the reverse-echo
+// benchmark the std:: classes gave 8-10% more calls/s in S2, with 14% less
+// client CPU per call (docs/BENCHMARKS.md, fifth session). They are also
+// what ThreadSanitizer needs: Debian's abseil is not built with TSan, so
 // absl::Mutex synchronizes through atomics and futex calls TSan cannot see,
-// and every handoff through it would be reported as a race; TSan does see
-// the pthread calls underneath the standard library's primitives.
+// while it does see the pthread calls underneath the standard library's
+// primitives.
 //
-// The SSERPC_STD_SYNC classes keep abseil's semantics:
+// The std:: classes keep abseil's semantics:
 //  - CondVar::WaitWithTimeout/WaitWithDeadline return true on timeout;
 //  - Mutex::Await waits until the condition holds; it is re-evaluated
 //    whenever another thread releases the mutex (Unlock, Await, a CondVar
 //    wait); AwaitWithTimeout/AwaitWithDeadline return the condition's value;
 //  - Notification::Notify may be called once (twice aborts), and a
 //    Notification may be destroyed as soon as a waiter has seen it notified.
-// They are not meant for speed, and AssertHeld() checks nothing.
+// AssertHeld() checks nothing. A Mutex costs ~100 bytes (abseil's: 8).
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-#ifndef SSERPC_STD_SYNC
+#ifdef SSERPC_ABSL_SYNC
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -41,7 +45,7 @@ using Notification = absl::Notification;
 
 }  // namespace sserpc
 
-#else  // SSERPC_STD_SYNC
+#else  // !SSERPC_ABSL_SYNC
 
 #include <chrono>
 #include <condition_variable>
@@ -272,8 +276,9 @@ class CondVar {
     return timed_out;
   }
 
-  // _any: a CondVar is not tied to one Mutex.
-  std::condition_variable_any cv_;
+  // Always waited on with a Mutex's std::mutex (a CondVar may serve
+  // different Mutexes, as abseil's may, only at different times).
+  std::condition_variable cv_;
 };
 
 class Notification {
@@ -330,6 +335,6 @@ class Notification {
 
 }  // namespace sserpc
 
-#endif  // SSERPC_STD_SYNC
+#endif  // SSERPC_ABSL_SYNC
 
 #endif  // SSERPC_PROTO_SYNC_H_

@@ -3,11 +3,11 @@
 # and runs them; any report fails the run.
 #
 # Debian's abseil is not built with TSan: absl::Mutex, CondVar and
-# Notification synchronize through atomics and futex calls TSan cannot see,
-# so every handoff through them would be reported as a race. This build
-# defines SSERPC_STD_SYNC, which makes proto/sync.h's Mutex, CondVar,
-# Condition and Notification (what sserpc uses everywhere) std::mutex /
-# std::condition_variable based: TSan sees the pthread calls under them.
+# Notification synchronize through atomics and futex calls TSan cannot see.
+# sserpc's own primitives (proto/sync.h: Mutex, CondVar, Condition,
+# Notification, used everywhere) are std::mutex / std::condition_variable
+# based, which TSan sees through the pthread calls under them; their abseil
+# form (SSERPC_ABSL_SYNC, sync_absl_test) is not built here.
 # The g++-built libcpp-httplib and abseil libraries are linked as they are
 # (same libstdc++).
 set -euo pipefail
@@ -16,13 +16,13 @@ bash scripts/deps.sh
 B="${SSERPC_TSAN_BUILD_DIR:-build-tsan}"
 SAN="-fsanitize=thread"
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_CXX_FLAGS="$SAN -DSSERPC_STD_SYNC -O1 -g" \
+  -DCMAKE_CXX_FLAGS="$SAN -O1 -g" \
   -DCMAKE_EXE_LINKER_FLAGS="$SAN" -DCMAKE_SHARED_LINKER_FLAGS="$SAN" \
   -DSSERPC_TEST_DIRS="proto;server;client;integration" >/dev/null
 
 # Only the test binaries that exercise threads (and what they need).
 cmake --build "$B" -j"$(nproc)" --target \
-  sync_test sync_std_test cancellation_test ids_test futex_hash_test \
+  sync_test cancellation_test ids_test futex_hash_test \
   dispatcher_test client_unit_test client_http_test \
   end_to_end_test protocol_test fault_test answer_fault_test stop_test \
   limits_test

@@ -1,6 +1,6 @@
-// proto/sync.h: compiled twice, as sync_test (abseil's primitives) and
-// sync_std_test (SSERPC_STD_SYNC: the std:: ones the TSan build uses), so
-// both are held to the same behaviour.
+// proto/sync.h: compiled twice, as sync_test (the std:: primitives sserpc
+// uses) and sync_absl_test (SSERPC_ABSL_SYNC: abseil's), so both are held to
+// the same behaviour.
 #include "proto/sync.h"
 
 #include <memory>
