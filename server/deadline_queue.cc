@@ -2,20 +2,28 @@
 
 namespace sserpc::server_internal {
 
+// New entries are inserted with end() as the hint: calls with the same
+// timeout come in deadline order, so the hint is usually right and saves
+// the search (a wrong hint costs only that search). For equal deadlines the
+// hint keeps insertion order.
+
 DeadlineQueue::Handle DeadlineQueue::Add(absl::Time when, Entry entry) {
-  if (spare_.empty()) return entries_.emplace(when, std::move(entry));
+  if (spare_.empty()) {
+    return entries_.emplace_hint(entries_.end(), when, std::move(entry));
+  }
   Map::node_type node = std::move(spare_.back());
   spare_.pop_back();
   node.key() = when;
   node.mapped() = std::move(entry);
-  return entries_.insert(std::move(node));
+  return entries_.insert(entries_.end(), std::move(node));
 }
 
 DeadlineQueue::Handle DeadlineQueue::Add(absl::Time when, Kind kind,
                                          absl::string_view key,
                                          uint64_t stamp) {
   if (spare_.empty()) {
-    return entries_.emplace(when, Entry{kind, std::string(key), stamp});
+    return entries_.emplace_hint(entries_.end(), when,
+                                 Entry{kind, std::string(key), stamp});
   }
   Map::node_type node = std::move(spare_.back());
   spare_.pop_back();
@@ -24,7 +32,7 @@ DeadlineQueue::Handle DeadlineQueue::Add(absl::Time when, Kind kind,
   e.kind = kind;
   e.key.assign(key.data(), key.size());
   e.stamp = stamp;
-  return entries_.insert(std::move(node));
+  return entries_.insert(entries_.end(), std::move(node));
 }
 
 void DeadlineQueue::Remove(Handle handle) {

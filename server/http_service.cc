@@ -420,6 +420,10 @@ RepliesAnswer HttpService::AnswerReplies(absl::string_view client_id,
   answer.status = 200;
   answer.content_type = kJson;
   std::string& out = answer.body;
+  // {"call_id":"<id>","status":200}: one allocation for the usual results.
+  size_t size = 2;
+  for (const ReplyEnvelope& r : replies) size += r.call_id.size() + 32;
+  out.reserve(size);
   out = "[";
   for (size_t i = 0; i < statuses.size(); ++i) {
     const absl::Status& s = statuses[i];
