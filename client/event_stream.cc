@@ -138,13 +138,18 @@ void EventStream::ReadOverHttp(const std::string& last_event_id,
     absl::Time acks_delayed_at = absl::Now();
     absl::string_view data;
     absl::Status error;
-    while (http.ReadStream(&data, &error) == HttpConnection::StreamRead::kData) {
+    HttpConnection::StreamRead read;
+    while ((read = http.ReadStream(&data, &error)) ==
+           HttpConnection::StreamRead::kData) {
       const absl::Time now = absl::Now();
       if (now - acks_delayed_at >= kDelayAcksEvery) {
         http.DelayAcks();
         acks_delayed_at = now;
       }
       if (!OnBytes(data, attempt)) break;
+    }
+    if (read == HttpConnection::StreamRead::kError) {
+      attempt->failure = std::string(error.message());
     }
   }
   MutexLock lock(&mu_);

@@ -689,6 +689,17 @@ HttpConnection::StreamRead HttpConnection::ReadStream(absl::string_view* data,
     begin_ += n;
     return StreamRead::kData;
   };
+  // Up to stream_.left bytes, reading if none are buffered.
+  auto take_left = [&](absl::string_view eof_error) {
+    if (begin_ == end_) {
+      StreamRead r = fill(eof_error);
+      if (r != StreamRead::kData) return r;
+    }
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(stream_.left, end_ - begin_));
+    stream_.left -= n;
+    return take(n);
+  };
   if (fd_ < 0) {
     *error = Unavailable("no stream open");
     return StreamRead::kError;
@@ -704,16 +715,7 @@ HttpConnection::StreamRead HttpConnection::ReadStream(absl::string_view* data,
       return take(end_ - begin_);
     case Framing::kLength:
       if (stream_.left == 0) return StreamRead::kEnd;
-      if (begin_ == end_) {
-        StreamRead r = fill("connection closed in the middle of the body");
-        if (r != StreamRead::kData) return r;
-      }
-      {
-        const size_t n =
-            static_cast<size_t>(std::min<uint64_t>(stream_.left, end_ - begin_));
-        stream_.left -= n;
-        return take(n);
-      }
+      return take_left("connection closed in the middle of the body");
     case Framing::kChunked:
       break;
   }
@@ -758,14 +760,7 @@ HttpConnection::StreamRead HttpConnection::ReadStream(absl::string_view* data,
     stream_.left = size;
     stream_.after_chunk = true;
   }
-  if (begin_ == end_) {
-    StreamRead r = fill("connection closed in the middle of a chunk");
-    if (r != StreamRead::kData) return r;
-  }
-  const size_t take_n =
-      static_cast<size_t>(std::min<uint64_t>(stream_.left, end_ - begin_));
-  stream_.left -= take_n;
-  return take(take_n);
+  return take_left("connection closed in the middle of a chunk");
 }
 
 absl::Status HttpConnection::ReadBodyWithLength(size_t length,

@@ -1096,14 +1096,20 @@ TEST(HttpConnectionStreamTest, StreamCutShortOrMalformedFails) {
   EXPECT_TRUE(absl::StartsWith(bad.error.message(), "GET http://")) << bad.error;
 }
 
-TEST(HttpConnectionStreamTest, SilentStreamTimesOut) {
-  Notification release;
-  RawServer server([&](RawConnection& conn, int) {
+// Answers a GET with the head of a chunked stream, then sends nothing until
+// `release`.
+RawServer::Script OpenStreamThenSilence(Notification* release) {
+  return [release](RawConnection& conn, int) {
     std::string h;
     if (!conn.ReadHead(&h)) return;
     conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-    release.WaitForNotificationWithTimeout(kWait);
-  });
+    release->WaitForNotificationWithTimeout(kWait);
+  };
+}
+
+TEST(HttpConnectionStreamTest, SilentStreamTimesOut) {
+  Notification release;
+  RawServer server(OpenStreamThenSilence(&release));
   auto http =
       Connection(server.port(), "127.0.0.1", "", absl::Milliseconds(200));
   ASSERT_EQ(*http->OpenStream("/s", ""), 200);
@@ -1115,12 +1121,7 @@ TEST(HttpConnectionStreamTest, SilentStreamTimesOut) {
 
 TEST(HttpConnectionStreamTest, InterruptEndsABlockedReadAndLaterConnects) {
   Notification release;
-  RawServer server([&](RawConnection& conn, int) {
-    std::string h;
-    if (!conn.ReadHead(&h)) return;
-    conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-    release.WaitForNotificationWithTimeout(kWait);
-  });
+  RawServer server(OpenStreamThenSilence(&release));
   auto http = Connection(server.port());
   ASSERT_EQ(*http->OpenStream("/s", ""), 200);
   const absl::Time start = absl::Now();
