@@ -17,7 +17,8 @@ std::shared_ptr<Cancellation> ActiveCalls::Begin(const std::string& call_id,
     return nullptr;
   }
   auto cancellation = std::make_shared<Cancellation>();
-  auto handle = deadlines_.emplace(deadline, call_id);
+  // Calls mostly come in deadline order: end() is usually the right place.
+  auto handle = deadlines_.emplace_hint(deadlines_.end(), deadline, call_id);
   running_.emplace(call_id, Entry{cancellation, handle});
   if (timer_sleep_.NeedsWake(deadline)) timer_wake_.Signal();
   if (timer_enabled_) StartTimerThreadLocked();
@@ -25,10 +26,13 @@ std::shared_ptr<Cancellation> ActiveCalls::Begin(const std::string& call_id,
 }
 
 void ActiveCalls::RememberLocked(const std::string& call_id) {
-  if (!recent_set_.insert(call_id).second) return;
+  if (recent_set_.contains(call_id)) return;
   recent_.push_back(call_id);
+  // The set views the deque's copy: a deque's elements stay where they are
+  // while others are added or removed at its ends.
+  recent_set_.insert(absl::string_view(recent_.back()));
   while (recent_.size() > window_) {
-    recent_set_.erase(recent_.front());
+    recent_set_.erase(absl::string_view(recent_.front()));
     recent_.pop_front();
   }
 }

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "proto/cancellation.h"
 #include "proto/clock.h"
@@ -66,7 +67,8 @@ class ActiveCalls {
   absl::flat_hash_map<std::string, Entry> running_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, std::string> deadlines_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> recent_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_set<std::string> recent_set_ ABSL_GUARDED_BY(mu_);
+  // Views of recent_'s elements (one copy of each id, not two).
+  absl::flat_hash_set<absl::string_view> recent_set_ ABSL_GUARDED_BY(mu_);
   bool timer_stop_ ABSL_GUARDED_BY(mu_) = false;
   CondVar timer_wake_;
   // Begin() wakes the timer thread only for an earlier deadline.

@@ -192,6 +192,23 @@ TEST_F(ActiveCallsTest, WindowEvictsTheOldestEndedIds) {
   EXPECT_NE(calls.Begin("b", In(absl::Seconds(5))), nullptr);
 }
 
+TEST_F(ActiveCallsTest, WindowOfLongIdsStaysExactOverManyEvictions) {
+  // Ids longer than a std::string holds inline, over a window that turns
+  // over many times (the set of remembered ids views the queue's copies).
+  auto id = [](int i) { return absl::StrCat("call-", i, "-", std::string(40, 'x')); };
+  constexpr int kWindow = 5;
+  ActiveCalls calls(kWindow, &clock_);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_NE(calls.Begin(id(i), In(absl::Seconds(5))), nullptr) << i;
+    calls.End(id(i));
+  }
+  for (int i = 200 - kWindow; i < 200; ++i) {
+    EXPECT_EQ(calls.Begin(id(i), In(absl::Seconds(5))), nullptr) << i;
+  }
+  EXPECT_NE(calls.Begin(id(200 - kWindow - 1), In(absl::Seconds(5))), nullptr);
+  EXPECT_NE(calls.Begin(id(0), In(absl::Seconds(5))), nullptr);
+}
+
 TEST_F(ActiveCallsTest, RunningCallsAreDeduplicatedWhateverTheWindow) {
   ActiveCalls calls(1, &clock_);
   ASSERT_NE(calls.Begin("long", In(absl::Seconds(5))), nullptr);
