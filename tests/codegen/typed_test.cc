@@ -274,7 +274,7 @@ TEST(TypedProtobufTest, AnswerThatIsNotTheResponseTypeIsInternal) {
                   .Register(Shapes::kDrawMethod,
                             [](sserpc::CallContext& ctx, absl::string_view) {
                               EXPECT_TRUE(ctx.protobuf_payload());
-                              return absl::StatusOr<std::string>("\x0a\x05ab");
+                              return absl::StatusOr<std::string>("\x0a\x05" "ab");
                             },
                             handler_options)
                   .ok());

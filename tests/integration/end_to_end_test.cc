@@ -74,12 +74,12 @@ TEST_F(EndToEndTest, BlockingCallReturnsTheHandlersAnswer) {
 
 TEST_F(EndToEndTest, ConcurrentCallsAnsweredOutOfOrderReachTheirOwnCallers) {
   auto client = std::make_unique<Client>(Options("c"));
-  client->Register("demo.S/Delay", [](CallContext&, absl::string_view req) {
+  ASSERT_TRUE(client->Register("demo.S/Delay", [](CallContext&, absl::string_view req) {
     int n = 0;
     EXPECT_TRUE(absl::SimpleAtoi(req, &n));
     absl::SleepFor(absl::Milliseconds((n * 7) % 23));  // finish out of order
     return absl::StatusOr<std::string>(absl::StrCat(n * 10));
-  });
+  }).ok());
   client = Connect(std::move(client));
   constexpr int kCalls = 64;
   std::vector<CallResult> results(kCalls);
@@ -102,9 +102,9 @@ TEST_F(EndToEndTest, ConcurrentCallsAnsweredOutOfOrderReachTheirOwnCallers) {
 
 TEST_F(EndToEndTest, UnknownMethodIsUnimplementedAndHandlerErrorsKeepTheirCode) {
   auto client = std::make_unique<Client>(Options("c"));
-  client->Register("demo.S/Fail", [](CallContext&, absl::string_view) {
+  ASSERT_TRUE(client->Register("demo.S/Fail", [](CallContext&, absl::string_view) {
     return absl::StatusOr<std::string>(absl::PermissionDeniedError("denied by user"));
-  });
+  }).ok());
   client = Connect(std::move(client));
   CallResult missing = server_->Call("c", "demo.S/Nope", "{}");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kUnimplemented);
@@ -117,12 +117,12 @@ TEST_F(EndToEndTest, DeadlineEndsTheCallAndTheHandlerSeesIt) {
   Notification handler_saw_cancel;
   std::atomic<int> seen_code{-1};
   auto client = std::make_unique<Client>(Options("c"));
-  client->Register("demo.S/Slow", [&](CallContext& ctx, absl::string_view) {
+  ASSERT_TRUE(client->Register("demo.S/Slow", [&](CallContext& ctx, absl::string_view) {
     ctx.cancellation().WaitWithTimeout(absl::Seconds(20));
     seen_code = static_cast<int>(ctx.cancel_status().code());
     handler_saw_cancel.Notify();
     return absl::StatusOr<std::string>("{}");
-  });
+  }).ok());
   client = Connect(std::move(client));
   CallOptions o;
   o.timeout = absl::Milliseconds(150);
@@ -136,13 +136,13 @@ TEST_F(EndToEndTest, CancellingACallTellsTheRunningHandler) {
   Notification started, handler_saw_cancel;
   std::atomic<int> seen_code{-1};
   auto client = std::make_unique<Client>(Options("c"));
-  client->Register("demo.S/Slow", [&](CallContext& ctx, absl::string_view) {
+  ASSERT_TRUE(client->Register("demo.S/Slow", [&](CallContext& ctx, absl::string_view) {
     started.Notify();
     ctx.cancellation().WaitWithTimeout(absl::Seconds(20));
     seen_code = static_cast<int>(ctx.cancel_status().code());
     handler_saw_cancel.Notify();
     return absl::StatusOr<std::string>("{}");
-  });
+  }).ok());
   client = Connect(std::move(client));
   CallOptions o;
   o.timeout = absl::Seconds(30);
@@ -162,11 +162,11 @@ TEST_F(EndToEndTest, CancellingACallTellsTheRunningHandler) {
 TEST_F(EndToEndTest, SlowHandlerDoesNotBlockOtherCalls) {
   Notification release;
   auto client = std::make_unique<Client>(Options("c"));
-  client->Register("demo.S/Block", [&](CallContext&, absl::string_view) {
+  ASSERT_TRUE(client->Register("demo.S/Block", [&](CallContext&, absl::string_view) {
     release.WaitForNotificationWithTimeout(absl::Seconds(20));
     return absl::StatusOr<std::string>("\"unblocked\"");
-  });
-  client->Register("demo.S/Echo", Echo());
+  }).ok());
+  ASSERT_TRUE(client->Register("demo.S/Echo", Echo()).ok());
   client = Connect(std::move(client));
   Notification blocked_done;
   CallResult blocked;
@@ -191,15 +191,15 @@ TEST_F(EndToEndTest, StreamThreadHandlerRunsWhileEveryWorkerIsBusy) {
   options.max_concurrent_calls = 1;
   options.max_queued_calls = 0;
   auto client = std::make_unique<Client>(options);
-  client->Register("demo.S/Block", [&](CallContext&, absl::string_view) {
+  ASSERT_TRUE(client->Register("demo.S/Block", [&](CallContext&, absl::string_view) {
     started.Notify();
     release.WaitForNotificationWithTimeout(absl::Seconds(20));
     return absl::StatusOr<std::string>("1");
-  });
+  }).ok());
   HandlerOptions on_stream;
   on_stream.run_on_stream_thread = true;
-  client->Register("demo.S/Quick", Echo(), on_stream);
-  client->Register("demo.S/Pooled", Echo());
+  ASSERT_TRUE(client->Register("demo.S/Quick", Echo(), on_stream).ok());
+  ASSERT_TRUE(client->Register("demo.S/Pooled", Echo()).ok());
   client = Connect(std::move(client));
   Notification blocked_done;
   CallOptions o;
@@ -221,11 +221,11 @@ TEST_F(EndToEndTest, StreamThreadHandlerRunsWhileEveryWorkerIsBusy) {
 TEST_F(EndToEndTest, ClientThatDisconnectsMidCallAndComesBackAnswersIt) {
   Notification first_started;
   auto first = std::make_unique<Client>(Options("c"));
-  first->Register("demo.S/Work", [&](CallContext& ctx, absl::string_view) {
+  ASSERT_TRUE(first->Register("demo.S/Work", [&](CallContext& ctx, absl::string_view) {
     first_started.Notify();
     ctx.cancellation().WaitWithTimeout(absl::Seconds(20));
     return absl::StatusOr<std::string>(absl::UnavailableError("went away"));
-  });
+  }).ok());
   first = Connect(std::move(first));
   Notification done;
   CallResult result;
@@ -242,9 +242,9 @@ TEST_F(EndToEndTest, ClientThatDisconnectsMidCallAndComesBackAnswersIt) {
 
   // The same client id comes back (a new process) within the grace period.
   auto second = std::make_unique<Client>(Options("c"));
-  second->Register("demo.S/Work", [](CallContext&, absl::string_view req) {
+  ASSERT_TRUE(second->Register("demo.S/Work", [](CallContext&, absl::string_view req) {
     return absl::StatusOr<std::string>(absl::StrCat(R"({"redone":)", req, "}"));
-  });
+  }).ok());
   second = Connect(std::move(second));
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   // Either the first client's drained answer or the second's: never both,
@@ -267,7 +267,7 @@ TEST_F(EndToEndTest, FailFastCallToUnknownClientIsUnavailableAndWaitingCallSucce
     done.Notify();
   });
   auto client = std::make_unique<Client>(Options("ghost"));
-  client->Register("demo.S/Echo", Echo());
+  ASSERT_TRUE(client->Register("demo.S/Echo", Echo()).ok());
   client = Connect(std::move(client));
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ASSERT_TRUE(waited.ok()) << waited.status();
@@ -276,7 +276,7 @@ TEST_F(EndToEndTest, FailFastCallToUnknownClientIsUnavailableAndWaitingCallSucce
 
 TEST_F(EndToEndTest, ClientReconnectsAfterServerRestartOnTheSamePort) {
   auto client = std::make_unique<Client>(Options("c"));
-  client->Register("demo.S/Echo", Echo());
+  ASSERT_TRUE(client->Register("demo.S/Echo", Echo()).ok());
   client = Connect(std::move(client));
   const int port = port_;
   server_->Stop();
@@ -296,13 +296,13 @@ TEST_F(EndToEndTest, ClientReconnectsAfterServerRestartOnTheSamePort) {
 
 TEST_F(EndToEndTest, EveryCallEndsExactlyOnceUnderMixedOutcomes) {
   auto client = std::make_unique<Client>(Options("c"));
-  client->Register("demo.S/Mixed", [](CallContext& ctx, absl::string_view req) {
+  ASSERT_TRUE(client->Register("demo.S/Mixed", [](CallContext& ctx, absl::string_view req) {
     int n = 0;
     absl::SimpleAtoi(req, &n);
     if (n % 4 == 0) return absl::StatusOr<std::string>(absl::AbortedError("no"));
     if (n % 4 == 1) ctx.cancellation().WaitWithTimeout(absl::Seconds(5));
     return absl::StatusOr<std::string>(std::string(req));
-  });
+  }).ok());
   client = Connect(std::move(client));
   constexpr int kCalls = 200;
   std::atomic<int> completions{0};

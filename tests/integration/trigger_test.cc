@@ -28,16 +28,16 @@ class TriggerTest : public ::testing::Test {
     co.server_url = Url();
     co.client_id = "laptop";
     client_ = std::make_unique<Client>(co);
-    client_->Register("demo.Greeter/SayHello", [](CallContext&, absl::string_view req) {
+    ASSERT_TRUE(client_->Register("demo.Greeter/SayHello", [](CallContext&, absl::string_view req) {
       return absl::StatusOr<std::string>(absl::StrCat(R"({"you_sent":)", req, "}"));
-    });
-    client_->Register("demo.Greeter/Slow", [this](CallContext& ctx, absl::string_view) {
+    }).ok());
+    ASSERT_TRUE(client_->Register("demo.Greeter/Slow", [this](CallContext& ctx, absl::string_view) {
       if (ctx.cancellation().WaitWithTimeout(absl::Seconds(10)) &&
           !slow_cancelled_seen_.exchange(true)) {
         slow_cancelled_.Notify();
       }
       return absl::StatusOr<std::string>("{}");
-    });
+    }).ok());
     ASSERT_TRUE(client_->Start().ok());
     ASSERT_TRUE(client_->WaitUntilConnected(absl::Seconds(10)));
   }
