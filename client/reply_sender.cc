@@ -14,6 +14,11 @@
 namespace sserpc::client_internal {
 namespace {
 
+// The most the sender keeps allocated between POSTs for its body and its
+// batch of answers.
+constexpr size_t kKeptBytes = 64 << 10;
+constexpr size_t kKeptItems = 256;
+
 bool Retryable(int http_status) {
   return http_status == 429 || http_status >= 500;
 }
@@ -210,6 +215,10 @@ void ReplySender::Loop() {
       begin = end;
     }
     batch.clear();  // the answers' memory goes now, not at the next POST
+    // Kept buffers stay small: a burst or one large answer must not stay
+    // allocated for the client's lifetime.
+    if (body_.capacity() > kKeptBytes) std::string().swap(body_);
+    if (batch.capacity() > kKeptItems) std::vector<Item>().swap(batch);
     if (failed.empty()) {
       backoff = absl::ZeroDuration();
     } else {
