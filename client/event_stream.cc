@@ -27,6 +27,28 @@ constexpr absl::Duration kMinReconnectDelay = absl::Milliseconds(10);
 // stream asks again every kDelayAcksEvery.
 constexpr absl::Duration kDelayAcksEvery = absl::Milliseconds(100);
 
+// Asks for delayed ACKs on `fd` when the stream opens and again, as events
+// arrive, at most every kDelayAcksEvery.
+class AckDelayer {
+ public:
+  void Start(int fd) {
+    fd_ = fd;
+    HttpConnection::DelayAcks(fd_);
+    asked_at_ = absl::Now();
+  }
+  void OnEvents() {
+    if (fd_ < 0) return;
+    const absl::Time now = absl::Now();
+    if (now - asked_at_ < kDelayAcksEvery) return;
+    HttpConnection::DelayAcks(fd_);
+    asked_at_ = now;
+  }
+
+ private:
+  int fd_ = -1;
+  absl::Time asked_at_;
+};
+
 }  // namespace
 
 EventStream::EventStream(const ClientOptions& options, ServerUrl url,
@@ -134,18 +156,14 @@ void EventStream::ReadOverHttp(const std::string& last_event_id,
   if (!status.ok()) {
     attempt->failure = std::string(status.status().message());
   } else if ((attempt->status = *status) == 200) {
-    http.DelayAcks();
-    absl::Time acks_delayed_at = absl::Now();
+    AckDelayer acks;
+    acks.Start(http.fd());
     absl::string_view data;
     absl::Status error;
     HttpConnection::StreamRead read;
     while ((read = http.ReadStream(&data, &error)) ==
            HttpConnection::StreamRead::kData) {
-      const absl::Time now = absl::Now();
-      if (now - acks_delayed_at >= kDelayAcksEvery) {
-        http.DelayAcks();
-        acks_delayed_at = now;
-      }
+      acks.OnEvents();
       if (!OnBytes(data, attempt)) break;
     }
     if (read == HttpConnection::StreamRead::kError) {
@@ -167,13 +185,8 @@ void EventStream::ReadOverHttps(const std::string& last_event_id,
   };
   httplib::Client http(url_.scheme_host_port);
   http.set_tcp_nodelay(true);
-  int socket_fd = -1;
-  absl::Time acks_delayed_at = absl::InfinitePast();
-  http.set_socket_options([&](int fd) {
-    socket_fd = fd;
-    HttpConnection::DelayAcks(fd);
-    acks_delayed_at = absl::Now();
-  });
+  AckDelayer acks;
+  http.set_socket_options([&](int fd) { acks.Start(fd); });
   http.set_connection_timeout(sec(options_.connect_timeout),
                               usec(options_.connect_timeout));
   http.set_read_timeout(sec(options_.stream_read_timeout),
@@ -191,13 +204,7 @@ void EventStream::ReadOverHttps(const std::string& last_event_id,
         return r.status == 200;
       },
       [&](const char* data, size_t len) {
-        if (socket_fd >= 0) {
-          const absl::Time now = absl::Now();
-          if (now - acks_delayed_at >= kDelayAcksEvery) {
-            HttpConnection::DelayAcks(socket_fd);
-            acks_delayed_at = now;
-          }
-        }
+        acks.OnEvents();
         return OnBytes(absl::string_view(data, len), attempt);
       });
   if (!res) attempt->failure = httplib::to_string(res.error());

@@ -180,10 +180,6 @@ void HttpConnection::Close() {
   begin_ = end_ = 0;
 }
 
-void HttpConnection::DelayAcks() {
-  if (fd_ >= 0) DelayAcks(fd_);
-}
-
 void HttpConnection::DelayAcks(int fd) {
   int zero = 0;
   // A socket that refuses it only costs more segments.
@@ -720,40 +716,12 @@ HttpConnection::StreamRead HttpConnection::ReadStream(absl::string_view* data,
       break;
   }
   if (stream_.done) return StreamRead::kEnd;
-  const char* begin;
-  const char* end;
-  size_t n;
   if (stream_.left == 0) {
-    if (stream_.after_chunk) {
-      *error = ReadLine(2, "malformed response: chunk longer than its size",
-                        &begin, &end, &n);
-      if (!error->ok()) return StreamRead::kError;
-      if (begin != end) {
-        *error = Unavailable("malformed response: chunk longer than its size");
-        return StreamRead::kError;
-      }
-      stream_.after_chunk = false;
-    }
-    *error = ReadLine(kMaxChunkLineBytes,
-                      "malformed response: chunk size line too long", &begin,
-                      &end, &n);
-    if (!error->ok()) return StreamRead::kError;
-    const absl::string_view line(begin, static_cast<size_t>(end - begin));
+    size_t trailer_budget = kMaxHeadBytes;
     uint64_t size = 0;
-    if (!ParseChunkSize(line, &size)) {
-      *error = Unavailable(
-          absl::StrCat("malformed response: chunk size line ", Excerpt(line)));
-      return StreamRead::kError;
-    }
+    *error = ReadChunkHead(stream_.after_chunk, &trailer_budget, &size);
+    if (!error->ok()) return StreamRead::kError;
     if (size == 0) {
-      // Trailer fields (ignored) up to an empty line.
-      size_t budget = kMaxHeadBytes;
-      while (true) {
-        *error = ReadLine(budget, kTrailersTooLarge, &begin, &end, &n);
-        if (!error->ok()) return StreamRead::kError;
-        budget -= n;
-        if (begin == end) break;
-      }
       stream_.done = true;
       return StreamRead::kEnd;
     }
@@ -787,28 +755,53 @@ absl::Status HttpConnection::ReadBodyWithLength(size_t length,
   return absl::OkStatus();
 }
 
-absl::Status HttpConnection::ReadChunkedBody(std::string* body,
-                                             size_t* head_budget) {
-  auto too_large = [this] {
-    return Unavailable(absl::StrCat("chunked response body over the limit of ",
-                                    max_body_bytes_, " bytes"));
-  };
+absl::Status HttpConnection::ReadChunkHead(bool after_chunk,
+                                           size_t* trailer_budget,
+                                           uint64_t* size) {
   const char* begin;
   const char* end;
   size_t n;
-  while (true) {
-    absl::Status s = ReadLine(kMaxChunkLineBytes,
-                              "malformed response: chunk size line too long",
+  if (after_chunk) {
+    absl::Status s = ReadLine(2, "malformed response: chunk longer than its size",
                               &begin, &end, &n);
     if (!s.ok()) return s;
-    const absl::string_view line(begin, static_cast<size_t>(end - begin));
-    uint64_t size = 0;
-    if (!ParseChunkSize(line, &size)) {
-      return Unavailable(
-          absl::StrCat("malformed response: chunk size line ", Excerpt(line)));
+    if (begin != end) {
+      return Unavailable("malformed response: chunk longer than its size");
     }
-    if (size == 0) break;
-    if (size > max_body_bytes_ - body->size()) return too_large();
+  }
+  absl::Status s = ReadLine(kMaxChunkLineBytes,
+                            "malformed response: chunk size line too long",
+                            &begin, &end, &n);
+  if (!s.ok()) return s;
+  const absl::string_view line(begin, static_cast<size_t>(end - begin));
+  if (!ParseChunkSize(line, size)) {
+    return Unavailable(
+        absl::StrCat("malformed response: chunk size line ", Excerpt(line)));
+  }
+  if (*size > 0) return absl::OkStatus();
+  // Trailer fields (ignored) up to an empty line.
+  while (true) {
+    s = ReadLine(*trailer_budget, kTrailersTooLarge, &begin, &end, &n);
+    if (!s.ok()) return s;
+    *trailer_budget -= n;
+    if (begin == end) return absl::OkStatus();
+  }
+}
+
+absl::Status HttpConnection::ReadChunkedBody(std::string* body,
+                                             size_t* head_budget) {
+  bool after_chunk = false;
+  while (true) {
+    uint64_t size = 0;
+    // Trailers are counted with the head.
+    absl::Status s = ReadChunkHead(after_chunk, head_budget, &size);
+    if (!s.ok()) return s;
+    if (size == 0) return absl::OkStatus();
+    if (size > max_body_bytes_ - body->size()) {
+      return Unavailable(absl::StrCat(
+          "chunked response body over the limit of ", max_body_bytes_,
+          " bytes"));
+    }
     size_t left = static_cast<size_t>(size);
     while (left > 0) {
       if (begin_ == end_) {
@@ -827,20 +820,7 @@ absl::Status HttpConnection::ReadChunkedBody(std::string* body,
       begin_ += take;
       left -= take;
     }
-    s = ReadLine(2, "malformed response: chunk longer than its size", &begin,
-                 &end, &n);
-    if (!s.ok()) return s;
-    if (begin != end) {
-      return Unavailable("malformed response: chunk longer than its size");
-    }
-  }
-  // Trailer fields (ignored) up to an empty line, counted with the head.
-  while (true) {
-    absl::Status s =
-        ReadLine(*head_budget, kTrailersTooLarge, &begin, &end, &n);
-    if (!s.ok()) return s;
-    *head_budget -= n;
-    if (begin == end) return absl::OkStatus();
+    after_chunk = true;
   }
 }
 

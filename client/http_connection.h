@@ -91,12 +91,13 @@ class HttpConnection {
   // the framing is malformed).
   StreamRead ReadStream(absl::string_view* data, absl::Status* error);
 
-  // Asks the kernel to delay acknowledgements on the connection
+  // Asks the kernel to delay acknowledgements on socket `fd`
   // (TCP_QUICKACK 0): a stream's socket only receives, and would otherwise
   // acknowledge most reads with a segment of its own. The kernel forgets it
   // after a quiet moment, so a reader asks again now and then. Advisory.
-  void DelayAcks();
   static void DelayAcks(int fd);
+  // The open connection's socket, -1 if none (for socket options).
+  int fd() const { return fd_; }
 
   // From any thread: makes a blocked connect, send or read of this
   // connection return (as a closed connection would) and fails every later
@@ -148,6 +149,11 @@ class HttpConnection {
   absl::StatusOr<HttpResponse> ReadResponse(bool* keep_open);
   absl::Status ReadBodyWithLength(size_t length, std::string* body);
   absl::Status ReadChunkedBody(std::string* body, size_t* head_budget);
+  // A chunked body's framing up to the next chunk's data: the CRLF ending
+  // the previous chunk (if `after_chunk`), the size line, and after the
+  // last chunk (*size 0) the trailers, counted against *trailer_budget.
+  absl::Status ReadChunkHead(bool after_chunk, size_t* trailer_budget,
+                             uint64_t* size);
   absl::Status ReadBodyUntilClose(std::string* body);
   // Finds the next line in the buffer, reading more as needed: on success
   // [*begin, *end) is the line without its CRLF (or bare LF) and is

@@ -8,14 +8,7 @@ namespace sserpc::server_internal {
 // hint keeps insertion order.
 
 DeadlineQueue::Handle DeadlineQueue::Add(absl::Time when, Entry entry) {
-  if (spare_.empty()) {
-    return entries_.emplace_hint(entries_.end(), when, std::move(entry));
-  }
-  Map::node_type node = std::move(spare_.back());
-  spare_.pop_back();
-  node.key() = when;
-  node.mapped() = std::move(entry);
-  return entries_.insert(entries_.end(), std::move(node));
+  return Add(when, entry.kind, entry.key, entry.stamp);
 }
 
 DeadlineQueue::Handle DeadlineQueue::Add(absl::Time when, Kind kind,
