@@ -193,6 +193,11 @@ void HttpConnection::Interrupt() {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
+void HttpConnection::EndAwaitInput() {
+  std::lock_guard<std::mutex> lock(fd_mu_);
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RD);
+}
+
 absl::Status HttpConnection::Unavailable(absl::string_view what) const {
   return absl::UnavailableError(
       absl::StrCat(method_, " http://", authority_, path_, ": ", what));
@@ -208,19 +213,8 @@ absl::Status HttpConnection::ErrnoError(absl::string_view what, int err) const {
 absl::StatusOr<HttpResponse> HttpConnection::Post(
     absl::string_view path, absl::string_view content_type,
     absl::string_view body) {
-  method_ = "POST";
-  path_ = path;
-  if (!token_ok_ || HasLineBreak(path) || HasLineBreak(content_type) ||
-      !absl::StartsWith(path, "/")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "POST http://", authority_, Excerpt(path),
-        ": the path must start with '/', and neither it, the content type "
-        "nor the token may hold CR, LF or NUL"));
-  }
-  head_.clear();
-  absl::StrAppend(&head_, "POST ", path, " HTTP/1.1\r\nHost: ", authority_,
-                  "\r\n", authorization_, "Content-Type: ", content_type,
-                  "\r\nContent-Length: ", body.size(), "\r\n\r\n");
+  absl::Status head = BuildPostHead(path, content_type, body.size());
+  if (!head.ok()) return head;
   // Bytes after the previous response mean the connection is out of step
   // with the server: start over on a new one. The same for bytes (or a
   // FIN) that arrived while it was idle: a proxy's 408 before it closes
@@ -336,15 +330,39 @@ absl::Status HttpConnection::MakeBlockingWithTimeouts() {
   return absl::OkStatus();
 }
 
+absl::Status HttpConnection::BuildPostHead(absl::string_view path,
+                                           absl::string_view content_type,
+                                           size_t body_bytes) {
+  method_ = "POST";
+  path_ = path;
+  if (!token_ok_ || HasLineBreak(path) || HasLineBreak(content_type) ||
+      !absl::StartsWith(path, "/")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "POST http://", authority_, Excerpt(path),
+        ": the path must start with '/', and neither it, the content type "
+        "nor the token may hold CR, LF or NUL"));
+  }
+  head_.clear();
+  absl::StrAppend(&head_, "POST ", path, " HTTP/1.1\r\nHost: ", authority_,
+                  "\r\n", authorization_, "Content-Type: ", content_type,
+                  "\r\nContent-Length: ", body_bytes, "\r\n\r\n");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<HttpResponse> HttpConnection::Exchange(absl::string_view body,
                                                       bool* unanswered) {
   received_ = 0;
-  bool answered_early = false;
-  const absl::Status sent = Send(body, &answered_early);
-  if (!sent.ok()) {
-    // A timeout is not a closed connection: not sent again.
-    *unanswered = sent.code() != absl::StatusCode::kDeadlineExceeded;
-    return sent;
+  answered_early_ = false;
+  sent_ = Send(body, &answered_early_);
+  return Complete(unanswered);
+}
+
+absl::StatusOr<HttpResponse> HttpConnection::Complete(bool* unanswered) {
+  if (!sent_.ok()) {
+    // A timeout is not a closed connection (nor is a request that could
+    // not be written): not sent again.
+    *unanswered = sent_.code() == absl::StatusCode::kUnavailable;
+    return sent_;
   }
   bool keep_open = false;
   absl::StatusOr<HttpResponse> response = ReadResponse(&keep_open);
@@ -354,8 +372,50 @@ absl::StatusOr<HttpResponse> HttpConnection::Exchange(absl::string_view body,
     return response.status();
   }
   // After a request cut short the connection is out of step.
-  if (!keep_open || answered_early) Close();
+  if (!keep_open || answered_early_) Close();
   return response;
+}
+
+void HttpConnection::SendPost(absl::string_view path,
+                              absl::string_view content_type,
+                              absl::string_view body) {
+  answered_early_ = false;
+  sent_ = BuildPostHead(path, content_type, body.size());
+  if (!sent_.ok()) return;
+  if (fd_ < 0) {
+    sent_ = Unavailable("not connected");
+    return;
+  }
+  sent_ = Send(body, &answered_early_);
+}
+
+absl::StatusOr<HttpResponse> HttpConnection::FinishPost(bool* unanswered) {
+  *unanswered = false;
+  // What AwaitInput() read is the start of the response.
+  received_ = end_ - begin_;
+  absl::StatusOr<HttpResponse> response = Complete(unanswered);
+  if (!response.ok()) Close();
+  return response;
+}
+
+HttpConnection::Input HttpConnection::AwaitInput() {
+  if (fd_ < 0) return Input::kClosed;
+  // As Fill(), but touching nothing that SendPost() (on another thread)
+  // uses: no counters, no messages.
+  if (begin_ != end_) return Input::kData;
+  begin_ = end_ = 0;
+  while (true) {
+    // Blocks up to io_timeout_ (SO_RCVTIMEO).
+    const ssize_t n = ::recv(fd_, buf_.get() + end_, kBufferBytes - end_, 0);
+    if (n > 0) {
+      end_ += static_cast<size_t>(n);
+      return Input::kData;
+    }
+    if (n == 0) return Input::kClosed;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Input::kTimeout;
+    return Input::kClosed;  // reset or failed: the reader finds out why
+  }
 }
 
 absl::Status HttpConnection::Send(absl::string_view body,

@@ -47,7 +47,8 @@ absl::StatusOr<HttpHostPort> ParseHttpHostPort(
 // so that the next Post() starts from a clean connection. OpenStream()
 // always opens a connection of its own.
 //
-// Not thread-safe: one thread at a time, except for Interrupt().
+// Not thread-safe: one thread at a time, except for Interrupt(), and
+// AwaitInput() while SendPost() runs (see there).
 class HttpConnection {
  public:
   // `host` as in HttpHostPort (a bracketed IPv6 literal is unbracketed for
@@ -73,6 +74,33 @@ class HttpConnection {
   absl::StatusOr<HttpResponse> Post(absl::string_view path,
                                     absl::string_view content_type,
                                     absl::string_view body);
+
+  // A POST split between two threads (ReplySender): one sends the request
+  // while the other is blocked in AwaitInput(), which returns when the
+  // response (or anything else) arrives; that thread then reads the
+  // response with FinishPost(). SendPost() never connects: without an open
+  // connection FinishPost() fails with UNAVAILABLE. The two threads must
+  // hand over (a mutex) between SendPost() returning and FinishPost()
+  // starting, and neither may run anything else on this connection
+  // meanwhile; AwaitInput() may run while SendPost() does.
+  void SendPost(absl::string_view path, absl::string_view content_type,
+                absl::string_view body);
+  // The response of SendPost()'s request, as Post() returns it; on failure
+  // the connection is closed and `*unanswered` tells whether no byte of a
+  // response arrived (the server most likely closed the connection while
+  // it was idle: the request may be sent again on a new one).
+  absl::StatusOr<HttpResponse> FinishPost(bool* unanswered);
+  enum class Input { kData, kClosed, kTimeout };
+  // Waits up to io_timeout for the open connection to have input, keeping
+  // any bytes for the next response read. kClosed: EOF, an error, or no
+  // connection. Between requests any input means the connection is out of
+  // step (a proxy's 408, the server closing it): the caller closes it.
+  Input AwaitInput();
+
+  // From any thread: makes a blocked AwaitInput() return kClosed (the
+  // connection stops receiving; its owner closes it). Unlike Interrupt(),
+  // later connections are not affected.
+  void EndAwaitInput();
 
   // Streams a response body (an SSE stream): GETs `path` on a connection of
   // its own (closing any open one), with `headers` (complete header lines,
@@ -108,6 +136,9 @@ class HttpConnection {
   void Close();
 
   bool connected() const { return fd_ >= 0; }
+  // Connected, with no unread input buffered (what AwaitInput() requires
+  // for its input to be a new response).
+  bool idle() const { return fd_ >= 0 && begin_ == end_; }
   // Connections opened so far.
   uint64_t connects() const { return connects_; }
   // Requests sent again on a new connection because the reused one turned
@@ -131,6 +162,13 @@ class HttpConnection {
   // server most likely closed it while it was idle.
   absl::StatusOr<HttpResponse> Exchange(absl::string_view body,
                                         bool* unanswered);
+  // head_ for a POST of `body_bytes` to `path`; INVALID_ARGUMENT for a
+  // path, content type or token that cannot go in a head.
+  absl::Status BuildPostHead(absl::string_view path,
+                             absl::string_view content_type,
+                             size_t body_bytes);
+  // Exchange() after the request was sent (sent_, answered_early_).
+  absl::StatusOr<HttpResponse> Complete(bool* unanswered);
   // Sends head_ and `body`. Returns early, with `*answered_early` set, if
   // the server starts answering, or closes the connection, before it has
   // taken the whole request: the response (if any) is to be read then.
@@ -208,6 +246,9 @@ class HttpConnection {
   size_t begin_ = 0;
   size_t end_ = 0;
   size_t received_ = 0;  // bytes of the current response so far
+  // How sending the request in progress went (Send()'s result).
+  absl::Status sent_;
+  bool answered_early_ = false;
 };
 
 }  // namespace sserpc::client_internal

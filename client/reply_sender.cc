@@ -19,8 +19,10 @@ namespace {
 constexpr size_t kKeptBytes = 64 << 10;
 constexpr size_t kKeptItems = 256;
 
+// 408: the server (or a proxy) timed the request out unread, or the
+// connection out while it was idle and the request crossed the 408.
 bool Retryable(int http_status) {
-  return http_status == 429 || http_status >= 500;
+  return http_status == 408 || http_status == 429 || http_status >= 500;
 }
 
 }  // namespace
@@ -85,33 +87,45 @@ ReplySender::~ReplySender() { Stop(absl::ZeroDuration()); }
 
 void ReplySender::Send(ReplyEnvelope reply, absl::Time give_up_at,
                        bool wake) {
-  MutexLock lock(&mu_);
-  if (stopping_ && clock_->Now() >= stop_by_) {
-    ++stats_.expired;
-    return;
-  }
-  queue_.push_back(Item{std::move(reply), give_up_at});
-  if (!thread_.joinable() && !finishing_) {
-    // Started with the first answer: a client never called has no thread
-    // (and no connection) for answers.
-    thread_ = std::thread([this] {
-      NameThisThread("sserpc-answers");
-      Loop();
-    });
-  }
-  if (wake) {
-    wake_.Signal();
+  {
+    MutexLock lock(&mu_);
+    if (stopping_ && clock_->Now() >= stop_by_) {
+      ++stats_.expired;
+      return;
+    }
+    queue_.push_back(Item{std::move(reply), give_up_at});
+    if (!thread_.joinable() && !finishing_) {
+      // Started with the first answer: a client never called has no thread
+      // (and no connection) for answers.
+      thread_ = std::thread([this] {
+        NameThisThread("sserpc-answers");
+        Loop();
+      });
+    }
+    if (!wake) {
+      unwoken_ = true;
+      return;
+    }
     unwoken_ = false;
-  } else {
-    unwoken_ = true;
+    if (!TakeDirectLocked()) {
+      wake_.Signal();
+      return;
+    }
   }
+  SendDirect();
 }
 
 void ReplySender::Flush() {
-  MutexLock lock(&mu_);
-  if (!unwoken_) return;
-  unwoken_ = false;
-  wake_.Signal();
+  {
+    MutexLock lock(&mu_);
+    if (!unwoken_) return;
+    unwoken_ = false;
+    if (!TakeDirectLocked()) {
+      wake_.Signal();
+      return;
+    }
+  }
+  SendDirect();
 }
 
 void ReplySender::StopBy(absl::Time deadline) {
@@ -128,6 +142,9 @@ void ReplySender::Stop(absl::Duration drain) {
     MutexLock lock(&mu_);
     finishing_ = true;
     wake_.Signal();
+    // A parked sender thread is in recv(): end that wait (no POST can be
+    // sent directly any more).
+    if (wire_ == Wire::kParked) http_->EndAwaitInput();
     thread = std::move(thread_);
   }
   if (thread.joinable()) thread.join();
@@ -138,6 +155,96 @@ ReplySender::Stats ReplySender::stats() const {
   return stats_;
 }
 
+bool ReplySender::parked() const {
+  MutexLock lock(&mu_);
+  return wire_ == Wire::kParked;
+}
+
+size_t ReplySender::BatchSize(const Item* items, size_t count) const {
+  size_t n = 0;
+  size_t bytes = 0;
+  while (n < count) {
+    const Item& next = items[n];
+    const size_t b = next.reply.payload.size() + 128;
+    // A body is all JSON or all protobuf (answers take their call's form).
+    if (n > 0 && (bytes + b > options_.max_batch_bytes || next.alone ||
+                  next.reply.protobuf != items[0].reply.protobuf)) {
+      break;
+    }
+    bytes += b;
+    ++n;
+    if (next.alone) break;
+  }
+  return n;
+}
+
+bool ReplySender::TakeDirectLocked() {
+  if (wire_ != Wire::kParked || finishing_) return false;
+  const absl::Time now = clock_->Now();
+  if (stopping_ && now >= stop_by_) return false;  // the sender thread drops them
+  // Drop what nobody waits for any more.
+  const size_t before = queue_.size();
+  queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
+                              [&](const Item& i) { return i.give_up_at <= now; }),
+               queue_.end());
+  stats_.expired += before - queue_.size();
+  if (queue_.empty()) return false;
+  const size_t n = BatchSize(queue_.data(), queue_.size());
+  direct_.assign(std::make_move_iterator(queue_.begin()),
+                 std::make_move_iterator(queue_.begin() + n));
+  queue_.erase(queue_.begin(), queue_.begin() + n);
+  wire_ = Wire::kInFlight;
+  sending_ = true;
+  return true;
+}
+
+void ReplySender::SendDirect() {
+  const absl::string_view content_type =
+      BuildBody(direct_.data(), direct_.size());
+  http_->SendPost(path_, content_type, body_);
+  TrimBody();
+  MutexLock lock(&mu_);
+  sending_ = false;
+  ++stats_.posts;
+  ++stats_.direct_posts;
+  wake_.Signal();  // the sender thread may wait for sending_ to clear
+}
+
+bool ReplySender::AwaitDirectPost(std::vector<Item>* batch,
+                                  std::vector<Item>* failed) {
+  const HttpConnection::Input input = http_->AwaitInput();
+  {
+    MutexLock lock(&mu_);
+    while (sending_) wake_.Wait(&mu_);
+    const bool sent = wire_ == Wire::kInFlight;
+    wire_ = Wire::kSenderThread;
+    if (!sent) {
+      // Input on an idle connection: the server (or a proxy) closed it, or
+      // sent something unasked (a 408). Either way it is out of step.
+      if (input != HttpConnection::Input::kTimeout) http_->Close();
+      return false;
+    }
+    batch->swap(direct_);
+  }
+  bool unanswered = false;
+  absl::StatusOr<HttpResponse> res = http_->FinishPost(&unanswered);
+  if (!res.ok() && unanswered) {
+    // As HttpConnection::Post() does for a kept connection: the server most
+    // likely closed it, idle, before reading this request. Once more on a
+    // new connection (an answer that did arrive is refused harmlessly).
+    Post(batch->data(), batch->size(), failed);
+  } else {
+    Complete(batch->data(), batch->size(), res, failed);
+  }
+  return true;
+}
+
+void ReplySender::TrimBody() {
+  // A burst or one large answer must not stay allocated for the client's
+  // lifetime.
+  if (body_.capacity() > kKeptBytes) std::string().swap(body_);
+}
+
 void ReplySender::Loop() {
   absl::Duration backoff = absl::ZeroDuration();
   // Kept across iterations, so their storage is reused.
@@ -145,6 +252,7 @@ void ReplySender::Loop() {
   std::vector<Item> retry;
   std::vector<Item> failed;
   while (true) {
+    bool park = false;
     {
       MutexLock lock(&mu_);
       if (!retry.empty()) {
@@ -161,6 +269,11 @@ void ReplySender::Loop() {
         }
       }
       while (queue_.empty() && retry.empty() && !finishing_) {
+        if (!stopping_ && http_ != nullptr && http_->idle()) {
+          park = true;  // wait for input on the connection instead
+          wire_ = Wire::kParked;
+          break;
+        }
         if (!stopping_) {
           wake_.Wait(&mu_);
           continue;
@@ -169,56 +282,47 @@ void ReplySender::Loop() {
         if (left <= absl::ZeroDuration()) break;
         wake_.WaitWithTimeout(&mu_, left);
       }
-      const absl::Time now = clock_->Now();
-      if (stopping_ && now >= stop_by_) {
-        stats_.expired += queue_.size() + retry.size();
-        queue_.clear();
-        return;
-      }
-      if (queue_.empty() && retry.empty()) {
-        if (finishing_) return;  // everything was sent
-        continue;
-      }
-      // Retries first, then the new answers.
-      batch.clear();
-      batch.swap(retry);
-      for (Item& i : queue_) batch.push_back(std::move(i));
-      queue_.clear();
-      // Drop what nobody waits for any more.
-      size_t before = batch.size();
-      batch.erase(std::remove_if(batch.begin(), batch.end(),
-                                 [&](const Item& i) { return i.give_up_at <= now; }),
-                  batch.end());
-      stats_.expired += before - batch.size();
-    }
-    // Post in chunks of at most max_batch_bytes.
-    failed.clear();
-    size_t begin = 0;
-    while (begin < batch.size()) {
-      size_t end = begin;
-      size_t bytes = 0;
-      while (end < batch.size()) {
-        const Item& next = batch[end];
-        size_t b = next.reply.payload.size() + 128;
-        // A body is all JSON or all protobuf (answers take their call's
-        // form).
-        if (end > begin &&
-            (bytes + b > options_.max_batch_bytes || next.alone ||
-             next.reply.protobuf != batch[begin].reply.protobuf)) {
-          break;
+      if (!park) {
+        const absl::Time now = clock_->Now();
+        if (stopping_ && now >= stop_by_) {
+          stats_.expired += queue_.size() + retry.size();
+          queue_.clear();
+          return;
         }
-        bytes += b;
-        ++end;
-        if (next.alone) break;
+        if (queue_.empty() && retry.empty()) {
+          if (finishing_) return;  // everything was sent
+          continue;
+        }
+        // Retries first, then the new answers.
+        batch.clear();
+        batch.swap(retry);
+        for (Item& i : queue_) batch.push_back(std::move(i));
+        queue_.clear();
+        // Drop what nobody waits for any more.
+        size_t before = batch.size();
+        batch.erase(std::remove_if(batch.begin(), batch.end(),
+                                   [&](const Item& i) { return i.give_up_at <= now; }),
+                    batch.end());
+        stats_.expired += before - batch.size();
       }
-      Post(&batch[begin], end - begin, &failed);
-      begin = end;
+    }
+    failed.clear();
+    if (park) {
+      if (!AwaitDirectPost(&batch, &failed)) continue;
+    } else {
+      // Post in chunks of at most max_batch_bytes.
+      size_t begin = 0;
+      while (begin < batch.size()) {
+        const size_t n = BatchSize(&batch[begin], batch.size() - begin);
+        Post(&batch[begin], n, &failed);
+        begin += n;
+      }
     }
     batch.clear();  // the answers' memory goes now, not at the next POST
-    // Kept buffers stay small: a burst or one large answer must not stay
-    // allocated for the client's lifetime.
-    if (body_.capacity() > kKeptBytes) std::string().swap(body_);
+    // Kept buffers stay small: a burst must not stay allocated for the
+    // client's lifetime.
     if (batch.capacity() > kKeptItems) std::vector<Item>().swap(batch);
+    TrimBody();
     if (failed.empty()) {
       backoff = absl::ZeroDuration();
     } else {
@@ -232,11 +336,7 @@ void ReplySender::Loop() {
   }
 }
 
-void ReplySender::Post(Item* items, size_t count, std::vector<Item>* failed) {
-  // The items to retry are moved to *failed.
-  auto retry_all = [&] {
-    for (size_t i = 0; i < count; ++i) failed->push_back(std::move(items[i]));
-  };
+absl::string_view ReplySender::BuildBody(const Item* items, size_t count) {
   std::string& body = body_;
   body.clear();
   const bool protobuf = items[0].reply.protobuf;
@@ -254,12 +354,27 @@ void ReplySender::Post(Item* items, size_t count, std::vector<Item>* failed) {
     }
     body.push_back(']');
   }
-  absl::StatusOr<HttpResponse> res = Transport(
-      body, protobuf ? kProtobufContentType : "application/json");
+  return protobuf ? kProtobufContentType : "application/json";
+}
+
+void ReplySender::Post(Item* items, size_t count, std::vector<Item>* failed) {
+  const absl::string_view content_type = BuildBody(items, count);
+  absl::StatusOr<HttpResponse> res = Transport(body_, content_type);
   {
     MutexLock lock(&mu_);
     ++stats_.posts;
   }
+  Complete(items, count, res, failed);
+}
+
+void ReplySender::Complete(Item* items, size_t count,
+                           const absl::StatusOr<HttpResponse>& res,
+                           std::vector<Item>* failed) {
+  // The items to retry are moved to *failed.
+  auto retry_all = [&] {
+    for (size_t i = 0; i < count; ++i) failed->push_back(std::move(items[i]));
+  };
+  const bool protobuf = items[0].reply.protobuf;
   if (!res.ok()) {
     SSERPC_LOG(kInfo, "answer POST failed (", res.status().message(),
                "); will retry ", count, " answer(s)");

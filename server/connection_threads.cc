@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -191,6 +192,19 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
       BeginHead(first ? accepted : MonotonicNow());
       return true;
     }
+    if (!first) {
+      // Between keep-alive requests: wait in recv() itself (one syscall, not
+      // a poll() and then a recv()).
+      switch (ReceiveWithin(keep_alive)) {
+        case Waited::kData:
+          BeginHead(MonotonicNow());
+          return true;
+        case Waited::kNothing:
+          return false;
+        case Waited::kCannot:
+          break;  // poll() as for the first request
+      }
+    }
     absl::Duration wait = keep_alive;
     const absl::Time head_deadline = accepted + options_.max_request_head_time;
     if (first) wait = std::min(wait, head_deadline - MonotonicNow());
@@ -208,6 +222,7 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
 
   bool cut() const { return cut_; }
   int fd() const { return fd_; }
+
   bool peer_still_there() const { return !cut_ && PeerStillThere(); }
 
   // After a cut: reads and drops what the peer still sends (for a short
@@ -352,6 +367,41 @@ class GuardedServer::GuardedStream final : public httplib::Stream {
 
  private:
   enum class Phase { kHead, kBody };
+
+  enum class Waited { kData, kNothing, kCannot };
+  // A blocking recv() into the empty read buffer, for at most `wait`
+  // (SO_RCVTIMEO, set once: every call waits the same keep-alive time).
+  // kNothing: the peer closed, the read failed or the time passed; kCannot:
+  // the socket is non-blocking or the timeout could not be set (then poll).
+  // Every other read of the socket passes MSG_DONTWAIT, so the timeout
+  // changes nothing else.
+  Waited ReceiveWithin(absl::Duration wait) {
+    if (recv_timeout_ == absl::ZeroDuration()) {
+      const int flags = ::fcntl(fd_, F_GETFL);
+      const int64_t us = std::clamp<int64_t>(absl::ToInt64Microseconds(wait),
+                                             1, int64_t{1} << 40);
+      timeval tv{};
+      tv.tv_sec = static_cast<time_t>(us / 1000000);
+      tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+      const bool usable =
+          flags >= 0 && (flags & O_NONBLOCK) == 0 &&
+          ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0;
+      recv_timeout_ = usable ? wait : absl::InfiniteDuration();
+    }
+    if (wait != recv_timeout_) return Waited::kCannot;
+    while (true) {
+      const ssize_t n = ::recv(fd_, buf_, sizeof(buf_), 0);
+      if (n > 0) {
+        off_ = 0;
+        len_ = static_cast<size_t>(n);
+        return Waited::kData;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      return Waited::kNothing;
+    }
+  }
+  // SO_RCVTIMEO once set; zero before; infinite if it cannot be used.
+  absl::Duration recv_timeout_ = absl::ZeroDuration();
 
   void BeginHead(absl::Time start) {
     phase_ = Phase::kHead;

@@ -1059,6 +1059,83 @@ TEST_F(ReplySenderTest, StopDeliversWhatIsQueued) {
   }
 }
 
+TEST_F(ReplySenderTest, AnswerHandedOverWhileTheSenderIsIdleIsPostedByTheHandingThread) {
+  ClientOptions options = Options();
+  client_internal::ReplySender sender(options, Url(), Clock::Real());
+  // The first answer: the sender thread connects and posts it.
+  sender.Send(Reply("c0"), absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(PollUntil([&] { return sender.stats().delivered == 1; }));
+  // Then it waits on the kept connection; the next answer's POST is
+  // written by the thread that hands it over, on that connection.
+  ASSERT_TRUE(PollUntil([&] { return sender.parked(); }));
+  sender.Send(Reply("c1"), absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(PollUntil([&] { return sender.stats().delivered == 2; }));
+  EXPECT_EQ(sender.stats().posts, 2u);
+  EXPECT_EQ(sender.stats().direct_posts, 1u);
+  EXPECT_EQ(server_.AcceptedRepliesFor("c1"), 1);
+  // Answers handed over with wake=false wait for Flush(), then leave
+  // together, again from the handing thread.
+  ASSERT_TRUE(PollUntil([&] { return sender.parked(); }));
+  sender.Send(Reply("c2"), absl::Now() + absl::Seconds(30), /*wake=*/false);
+  sender.Send(Reply("c3"), absl::Now() + absl::Seconds(30), /*wake=*/false);
+  EXPECT_EQ(sender.stats().posts, 2u);
+  sender.Flush();
+  ASSERT_TRUE(PollUntil([&] { return sender.stats().delivered == 4; }));
+  EXPECT_EQ(sender.stats().posts, 3u);
+  EXPECT_EQ(sender.stats().direct_posts, 2u);
+  sender.Stop(absl::Seconds(5));
+}
+
+TEST_F(ReplySenderTest, IdleConnectionClosedByTheServerIsLetGoAtOnce) {
+  // The fake server closes a keep-alive connection after 1 s idle.
+  ClientOptions options = Options();
+  client_internal::ReplySender sender(options, Url(), Clock::Real());
+  sender.Send(Reply("c0"), absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(PollUntil([&] { return sender.parked(); }));
+  // The sender thread sees the close while waiting, not at the next POST.
+  ASSERT_TRUE(PollUntil([&] { return !sender.parked(); }, absl::Seconds(10)));
+  // With no connection the sender thread posts the next answer itself, on a
+  // new connection.
+  sender.Send(Reply("c1"), absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(PollUntil([&] { return sender.stats().delivered == 2; }));
+  EXPECT_EQ(sender.stats().direct_posts, 0u);
+  EXPECT_EQ(sender.stats().retried, 0u);
+  sender.Stop(absl::Seconds(5));
+}
+
+TEST_F(ReplySenderTest, StopEndsTheWaitOnAnIdleConnectionAtOnce) {
+  // A server that keeps the idle connection open for longer than the test.
+  FakeServer patient(/*retry_ms=*/50, /*keep_alive_s=*/120);
+  ClientOptions options = Options();
+  options.server_url = patient.url();
+  options.reply_timeout = absl::Seconds(60);  // the recv() wait's bound
+  client_internal::ReplySender sender(
+      options, *client_internal::ParseServerUrl(patient.url()), Clock::Real());
+  sender.Send(Reply("c0"), absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(PollUntil([&] { return sender.parked(); }));
+  const absl::Time start = absl::Now();
+  sender.Stop(absl::Seconds(30));
+  // Without ending the wait, Stop() would take the 60 s receive timeout.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+  EXPECT_EQ(sender.stats().delivered, 1u);
+}
+
+TEST_F(ReplySenderTest, AnswerPostTimedOutWith408IsRetried) {
+  // 408: the request was not taken (a proxy or the server timed it, or the
+  // idle connection it crossed, out); the answer must not be dropped.
+  server_.set_reply_policy([](int post, const std::vector<ReplyEnvelope>&) {
+    return post == 0 ? 408 : 0;
+  });
+  ClientOptions options = Options();
+  client_internal::ReplySender sender(options, Url(), Clock::Real());
+  sender.Send(Reply("c"), absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(PollUntil([&] { return sender.stats().delivered == 1; }));
+  EXPECT_EQ(sender.stats().refused, 0u);
+  EXPECT_GE(sender.stats().retried, 1u);
+  EXPECT_EQ(server_.AcceptedRepliesFor("c"), 1);
+  sender.Stop(absl::ZeroDuration());
+}
+
 // Regression test for a fixed bug (client/reply_sender.cc, ReplySender::Loop): the backoff wait before a
 // retry is `while (!stopping_ && ...)`, so once Stop(drain) has been called
 // every retry during the drain goes out at once, without backoff: a server

@@ -63,11 +63,13 @@ class FakeServer {
   // Runs before a replies POST is answered (it may block, bounded).
   using BeforeReply = std::function<void(int index)>;
 
-  explicit FakeServer(int64_t retry_ms = 50) : retry_ms_(retry_ms) {
+  // `keep_alive_s`: how long a keep-alive connection may stay idle.
+  explicit FakeServer(int64_t retry_ms = 50, time_t keep_alive_s = 1)
+      : retry_ms_(retry_ms) {
     // Each open SSE stream holds a worker for its whole life.
     svr_.new_task_queue = [] { return new httplib::ThreadPool(32); };
     svr_.set_tcp_nodelay(true);
-    svr_.set_keep_alive_timeout(1);
+    svr_.set_keep_alive_timeout(keep_alive_s);
     svr_.Get(R"(/sserpc/v1/clients/([^/]+)/events)",
              [this](const httplib::Request& req, httplib::Response& res) {
                HandleStream(req, res);

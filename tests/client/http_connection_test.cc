@@ -956,6 +956,98 @@ TEST(HttpConnectionRawTest, WhatAnIdleConnectionReceivedIsNotTakenForAResponse) 
 }
 
 // ---------------------------------------------------------------------------
+// A POST split between two threads (SendPost / AwaitInput / FinishPost).
+
+TEST(HttpConnectionRawTest, PostSentByOneThreadIsAnsweredToTheThreadAwaitingInput) {
+  RawServer server([](RawConnection& conn, int) {
+    std::string body;
+    while (conn.ReadRequest(nullptr, &body)) {
+      conn.Write(absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ",
+                              body.size(), "\r\n\r\n", body));
+    }
+  });
+  auto http = Connection(server.port());
+  absl::StatusOr<HttpResponse> r = http->Post("/p", "application/json", "a");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(http->idle());
+  for (const char* body : {"second", "third"}) {
+    Notification sent;
+    std::thread sender([&] {
+      http->SendPost("/p", "application/json", body);
+      sent.Notify();
+    });
+    EXPECT_EQ(http->AwaitInput(), HttpConnection::Input::kData);
+    // The two threads hand over before the response is read.
+    ASSERT_TRUE(sent.WaitForNotificationWithTimeout(kWait));
+    sender.join();
+    bool unanswered = true;
+    r = http->FinishPost(&unanswered);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, body);
+    EXPECT_FALSE(unanswered);
+    EXPECT_TRUE(http->idle());
+  }
+  EXPECT_EQ(http->connects(), 1u);
+}
+
+TEST(HttpConnectionRawTest, AwaitInputSeesWhatAnIdleConnectionReceives) {
+  RawServer server([](RawConnection& conn, int index) {
+    if (!conn.ReadRequest()) return;
+    conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    if (index == 0) {
+      conn.Write("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
+    }
+    // index 1: closes after its response
+  });
+  for (int i = 0; i < 2; ++i) {
+    auto http = Connection(server.port());
+    ASSERT_TRUE(http->Post("/p", "application/json", "{}").ok());
+    // Either the 408 (data) or the close.
+    EXPECT_EQ(http->AwaitInput(), i == 0 ? HttpConnection::Input::kData
+                                         : HttpConnection::Input::kClosed);
+  }
+}
+
+TEST(HttpConnectionRawTest, AwaitInputTimesOutAndEndAwaitInputEndsIt) {
+  RawServer server([](RawConnection& conn, int) {
+    if (!conn.ReadRequest()) return;
+    conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    conn.ReadUntilClosed();
+  });
+  auto http = Connection(server.port(), "127.0.0.1", "",
+                         /*io_timeout=*/absl::Milliseconds(50));
+  ASSERT_TRUE(http->Post("/p", "application/json", "{}").ok());
+  EXPECT_EQ(http->AwaitInput(), HttpConnection::Input::kTimeout);
+  auto slow = Connection(server.port(), "127.0.0.1", "",
+                         /*io_timeout=*/absl::Seconds(60));
+  ASSERT_TRUE(slow->Post("/p", "application/json", "{}").ok());
+  std::thread ender([&] {
+    absl::SleepFor(absl::Milliseconds(20));
+    slow->EndAwaitInput();
+  });
+  EXPECT_EQ(slow->AwaitInput(), HttpConnection::Input::kClosed);
+  ender.join();
+  // Unlike Interrupt(), later connections still work.
+  slow->Close();
+  EXPECT_TRUE(slow->Post("/p", "application/json", "{}").ok());
+}
+
+TEST(HttpConnectionRawTest, SendPostWithoutAConnectionFailsUnanswered) {
+  auto http = Connection(1);  // never connected
+  http->SendPost("/p", "application/json", "{}");
+  bool unanswered = false;
+  absl::StatusOr<HttpResponse> r = http->FinishPost(&unanswered);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(unanswered);
+  http->SendPost("no slash", "application/json", "{}");
+  r = http->FinishPost(&unanswered);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(unanswered);
+}
+
+// ---------------------------------------------------------------------------
 // Streamed responses (OpenStream / ReadStream): the client's SSE stream.
 
 // Reads the stream to its end (or an error), concatenating the pieces.
