@@ -99,7 +99,7 @@ void Dispatcher::WakeDeferredWriters() {
   while (!d->streams_.empty()) {
     decltype(d->streams_) streams;
     streams.swap(d->streams_);
-    for (const auto& s : streams) WriteOrWake(*s);
+    WriteOrWake(streams);
   }
 }
 
@@ -536,49 +536,64 @@ void Dispatcher::SetDirectSender(StreamState& stream, DirectSender* direct) {
   stream.direct = direct;
 }
 
-void Dispatcher::WriteOrWake(StreamState& stream) {
-  OutboxBatch items;
-  DirectSender* direct = nullptr;
-  {
-    MutexLock lock(&mu_);
-    // A thread sending on the stream now passes what is queued to the
-    // writer when it is done.
-    if (stream.direct_writing) return;
-    Session* session = FindSessionLocked(stream.client_id);
-    if (session == nullptr || session->stream.get() != &stream ||
-        session->outbox_empty()) {
-      return;  // nothing for this stream (its writer took it, or it ended)
-    }
-    // Converting typed requests to JSON is left to the writer: it may be
-    // slow (large messages), and a request that cannot be converted ends
-    // its call, whose callback must not run inside this thread's call
-    // into the library (it may hold a lock of its own).
-    if (stream.direct == nullptr || !stream.writer_parked ||
-        stream.turn_wanted || stream.closed || shutting_down_ ||
-        !stream.preamble.empty() || stream.direct->needs_writer() ||
-        (!stream.protobuf_payloads && session->outbox_has_typed_request())) {
-      stream.wake.Signal();
-      return;
-    }
-    items = TakeSendableLocked(*session);
-    direct = stream.direct;
-    stream.direct_writing = true;
-    stream.writing_since = clock_->Now();
-  }
+void Dispatcher::WriteOrWake(
+    absl::Span<const std::shared_ptr<StreamState>> streams) {
   // This thread's buffer, kept from one write to the next.
   thread_local std::string out;
-  out.clear();
-  // Nothing here needs converting, so nothing is unsendable.
+  // Nothing written here needs converting, so nothing is unsendable.
   std::vector<std::pair<std::string, absl::Status>> unsendable;
-  FormatEvents(stream, items, &out, &unsendable);
-  direct->SendNow(out);
-  ReleaseIfLarge(out);
-  {
-    MutexLock lock(&mu_);
-    stream.direct_writing = false;
-    stream.writing_since = absl::InfiniteFuture();
-    if (WriterHasWorkLocked(stream)) stream.wake.Signal();
+  // The stream just written: its turn is given back under the same lock
+  // that takes the next one's (the mutex is the server's most contended),
+  // but no turn is held while another stream is written.
+  StreamState* written = nullptr;
+  size_t next = 0;
+  while (true) {
+    StreamState* stream = nullptr;
+    DirectSender* direct = nullptr;
+    OutboxBatch items;
+    {
+      MutexLock lock(&mu_);
+      if (written != nullptr) {
+        written->direct_writing = false;
+        written->writing_since = absl::InfiniteFuture();
+        if (WriterHasWorkLocked(*written)) written->wake.Signal();
+        written = nullptr;
+      }
+      for (; next < streams.size() && stream == nullptr; ++next) {
+        StreamState& s = *streams[next];
+        // A thread sending on the stream now passes what is queued to the
+        // writer when it is done.
+        if (s.direct_writing) continue;
+        Session* session = FindSessionLocked(s.client_id);
+        if (session == nullptr || session->stream.get() != &s ||
+            session->outbox_empty()) {
+          continue;  // nothing for it (its writer took it, or it ended)
+        }
+        // Converting typed requests to JSON is left to the writer: it may
+        // be slow (large messages), and a request that cannot be converted
+        // ends its call, whose callback must not run inside this thread's
+        // call into the library (it may hold a lock of its own).
+        if (s.direct == nullptr || !s.writer_parked || s.turn_wanted ||
+            s.closed || shutting_down_ || !s.preamble.empty() ||
+            s.direct->needs_writer() ||
+            (!s.protobuf_payloads && session->outbox_has_typed_request())) {
+          s.wake.Signal();
+          continue;
+        }
+        items = TakeSendableLocked(*session);
+        stream = &s;
+        direct = s.direct;
+        s.direct_writing = true;
+        s.writing_since = clock_->Now();
+      }
+    }
+    if (stream == nullptr) break;
+    out.clear();
+    FormatEvents(*stream, items, &out, &unsendable);
+    direct->SendNow(out);
+    written = stream;
   }
+  ReleaseIfLarge(out);
   FailUnsendable(unsendable);  // (empty; kept so no call could be lost)
 }
 

@@ -14,6 +14,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "proto/clock.h"
 #include "proto/envelope.h"
 #include "proto/sync.h"
@@ -237,10 +238,10 @@ class Dispatcher {
   void WakeWriterLocked(Session& session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Handles the wake-ups deferred by the current thread's WakeScope.
   void WakeDeferredWriters();
-  // Sends `stream`'s queued events from this thread if its writer is parked
-  // and it has a DirectSender; otherwise wakes the writer. REQUIRES: mu_ not
-  // held.
-  void WriteOrWake(StreamState& stream);
+  // Sends each stream's queued events from this thread if its writer is
+  // parked and it has a DirectSender; otherwise wakes its writer.
+  // REQUIRES: mu_ not held.
+  void WriteOrWake(absl::Span<const std::shared_ptr<StreamState>> streams);
   // After a direct write: the parked writer must wake (see WriteOrWake).
   bool WriterHasWorkLocked(StreamState& stream)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
