@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
@@ -317,6 +318,50 @@ TEST(ParseStringTest, RequiresAQuoteAtThePosition) {
   pos = 0;
   EXPECT_EQ(ParseString("", &pos, &out).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// The plain run of a string is scanned 8 bytes at a time: every byte that
+// ends it must be found wherever it falls in (or across) those blocks.
+TEST(ParseStringTest, FindsTheEndOfAPlainRunAtEveryOffset) {
+  for (size_t before = 0; before < 20; ++before) {
+    const std::string plain(before, 'a');
+    // Each kind of byte that stops a plain run, then more plain bytes.
+    struct Case {
+      std::string raw;      // between the quotes
+      bool ok;
+      std::string decoded;  // when ok
+    };
+    const std::vector<Case> cases = {
+        {plain, true, plain},                                  // the quote
+        {plain + "\\n" + "tail tail", true, plain + "\n" + "tail tail"},
+        {plain + "\\\\" + "zzzzzzzz", true, plain + "\\" + "zzzzzzzz"},
+        {plain + "\xc3\xa9" + "01234567", true, plain + "\xc3\xa9" + "01234567"},
+        {plain + "\x7f~}" + "0123456789", true, plain + "\x7f~}" + "0123456789"},
+        {plain + " !#$%&" + "[]^_`{|}", true, plain + " !#$%&" + "[]^_`{|}"},
+        {plain + "\x1f" + "abcdefgh", false, ""},
+        {plain + std::string(1, '\0') + "abcdefgh", false, ""},
+        {plain + "\x80" + "abcdefgh", false, ""},
+        {plain + "\xff" + "abcdefgh", false, ""},
+    };
+    for (const Case& c : cases) {
+      const std::string text = "\"" + c.raw + "\"";
+      size_t pos = 0;
+      std::string out;
+      absl::Status st = ParseString(text, &pos, &out);
+      ASSERT_EQ(st.ok(), c.ok) << before << " " << absl::CEscape(c.raw) << " " << st;
+      if (c.ok) {
+        EXPECT_EQ(out, c.decoded) << before;
+        EXPECT_EQ(pos, text.size()) << before;
+      }
+    }
+    // Unterminated: the scan must stop at the end of the text, not past it.
+    size_t pos = 0;
+    std::string out;
+    const std::string open = "\"" + plain + "abcdefghijklmnop";
+    EXPECT_FALSE(ParseString(absl::string_view(open.data(), open.size()), &pos,
+                             &out)
+                     .ok());
+  }
 }
 
 TEST(ParseStringValueTest, AcceptsSurroundingWhitespace) {
