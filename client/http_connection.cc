@@ -386,7 +386,15 @@ void HttpConnection::SendPost(absl::string_view path,
     sent_ = Unavailable("not connected");
     return;
   }
-  sent_ = Send(body, &answered_early_);
+  sent_ = Send(body, &answered_early_, /*may_wait=*/false);
+  if (!sent_.ok()) {
+    // The request did not leave whole (the socket's buffer was full, or
+    // sending failed): the connection cannot carry it. Shutting it down
+    // wakes the thread in AwaitInput(), whose FinishPost() then reports the
+    // request unanswered, to be sent again on a new connection.
+    std::lock_guard<std::mutex> lock(fd_mu_);
+    ::shutdown(fd_, SHUT_RDWR);
+  }
 }
 
 absl::StatusOr<HttpResponse> HttpConnection::FinishPost(bool* unanswered) {
@@ -419,7 +427,7 @@ HttpConnection::Input HttpConnection::AwaitInput() {
 }
 
 absl::Status HttpConnection::Send(absl::string_view body,
-                                  bool* answered_early) {
+                                  bool* answered_early, bool may_wait) {
   iovec iov[2] = {{const_cast<char*>(head_.data()), head_.size()},
                   {const_cast<char*>(body.data()), body.size()}};
   iovec* next = iov;
@@ -451,6 +459,9 @@ absl::Status HttpConnection::Send(absl::string_view body,
     }
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       return ErrnoError("sending the request", errno);
+    }
+    if (!may_wait) {
+      return Unavailable("the connection did not take the request at once");
     }
     // The socket buffer is full. Input now means the server answers (or
     // closes) before taking the rest: read that instead of waiting for the

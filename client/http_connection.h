@@ -78,8 +78,10 @@ class HttpConnection {
   // A POST split between two threads (ReplySender): one sends the request
   // while the other is blocked in AwaitInput(), which returns when the
   // response (or anything else) arrives; that thread then reads the
-  // response with FinishPost(). SendPost() never connects: without an open
-  // connection FinishPost() fails with UNAVAILABLE. The two threads must
+  // response with FinishPost(). SendPost() never connects (without an open
+  // connection FinishPost() fails with UNAVAILABLE, unanswered) and never
+  // waits: a request the socket does not take at once fails the same way,
+  // and the connection is shut down (waking AwaitInput()). The two threads must
   // hand over (a mutex) between SendPost() returning and FinishPost()
   // starting, and neither may run anything else on this connection
   // meanwhile; AwaitInput() may run while SendPost() does.
@@ -172,7 +174,10 @@ class HttpConnection {
   // Sends head_ and `body`. Returns early, with `*answered_early` set, if
   // the server starts answering, or closes the connection, before it has
   // taken the whole request: the response (if any) is to be read then.
-  absl::Status Send(absl::string_view body, bool* answered_early);
+  // Without `may_wait`, fails (UNAVAILABLE) rather than wait for room in
+  // the socket's buffer.
+  absl::Status Send(absl::string_view body, bool* answered_early,
+                    bool may_wait = true);
   // How a response's body is delimited.
   enum class Framing { kNone, kLength, kChunked, kUntilClose };
   struct Head {

@@ -39,10 +39,10 @@ namespace sserpc::client_internal {
 // wake-up of the sender thread to start its POST, and a connection the
 // server (or a proxy) closes while idle is noticed at once. While a POST is
 // in flight, answers queue and the sender thread posts them after the
-// response, as one batch. The handing thread's send does not block unless
-// the socket's send buffer is full (an answer of hundreds of KiB that the
-// server is slow to read): then it waits, up to reply_timeout, as the
-// sender thread would have.
+// response, as one batch. The handing thread never waits on the network:
+// a POST the socket does not take at once (a large answer the server is
+// slow to read) ends that connection, and the sender thread sends it again
+// on a new one, where it may wait.
 class ReplySender {
  public:
   ReplySender(const ClientOptions& options, ServerUrl url, Clock* clock);

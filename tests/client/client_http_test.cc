@@ -1086,6 +1086,27 @@ TEST_F(ReplySenderTest, AnswerHandedOverWhileTheSenderIsIdleIsPostedByTheHanding
   sender.Stop(absl::Seconds(5));
 }
 
+TEST_F(ReplySenderTest, LargeAnswerHandedOverWhileIdleArrivesOnce) {
+  // 16 MiB cannot go in one non-blocking send: the handing thread gives
+  // up on that connection and the sender thread sends it on a new one.
+  ClientOptions options = Options();
+  options.max_batch_bytes = 64 << 20;
+  client_internal::ReplySender sender(options, Url(), Clock::Real());
+  sender.Send(Reply("small"), absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(PollUntil([&] { return sender.parked(); }));
+  ReplyEnvelope big = Reply("big");
+  big.payload = absl::StrCat("\"", std::string(16 << 20, 'x'), "\"");
+  const absl::Time start = absl::Now();
+  sender.Send(std::move(big), absl::Now() + absl::Seconds(60));
+  // Send() returned without waiting for the server to take 16 MiB.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ASSERT_TRUE(PollUntil([&] { return sender.stats().delivered == 2; },
+                        absl::Seconds(30)));
+  EXPECT_EQ(server_.AcceptedRepliesFor("big"), 1);
+  EXPECT_EQ(sender.stats().refused, 0u);
+  sender.Stop(absl::Seconds(5));
+}
+
 TEST_F(ReplySenderTest, IdleConnectionClosedByTheServerIsLetGoAtOnce) {
   // The fake server closes a keep-alive connection after 1 s idle.
   ClientOptions options = Options();

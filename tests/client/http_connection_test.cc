@@ -1019,6 +1019,7 @@ TEST(HttpConnectionRawTest, AwaitInputTimesOutAndEndAwaitInputEndsIt) {
                          /*io_timeout=*/absl::Milliseconds(50));
   ASSERT_TRUE(http->Post("/p", "application/json", "{}").ok());
   EXPECT_EQ(http->AwaitInput(), HttpConnection::Input::kTimeout);
+  http->Close();  // the raw server serves one connection at a time
   auto slow = Connection(server.port(), "127.0.0.1", "",
                          /*io_timeout=*/absl::Seconds(60));
   ASSERT_TRUE(slow->Post("/p", "application/json", "{}").ok());
@@ -1031,6 +1032,36 @@ TEST(HttpConnectionRawTest, AwaitInputTimesOutAndEndAwaitInputEndsIt) {
   // Unlike Interrupt(), later connections still work.
   slow->Close();
   EXPECT_TRUE(slow->Post("/p", "application/json", "{}").ok());
+}
+
+TEST(HttpConnectionRawTest, SendPostNeverWaitsForRoomAndWakesTheAwaitingThread) {
+  // The server takes the first request, then reads nothing more: a large
+  // request fills the socket buffers.
+  Notification release;
+  RawServer server([&](RawConnection& conn, int index) {
+    if (!conn.ReadRequest()) return;
+    conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    if (index == 0) release.WaitForNotificationWithTimeout(kWait);
+  });
+  auto http = Connection(server.port(), "127.0.0.1", "",
+                         /*io_timeout=*/absl::Seconds(60));
+  ASSERT_TRUE(http->Post("/p", "application/json", "{}").ok());
+  const std::string big(32 << 20, 'x');
+  const absl::Time start = absl::Now();
+  HttpConnection::Input input = HttpConnection::Input::kData;
+  std::thread reader([&] { input = http->AwaitInput(); });
+  http->SendPost("/p", "application/json", big);
+  reader.join();  // woken by the shutdown, not the 60 s timeout
+  EXPECT_EQ(input, HttpConnection::Input::kClosed);
+  bool unanswered = false;
+  absl::StatusOr<HttpResponse> r = http->FinishPost(&unanswered);
+  // Waiting for room would take until the server lets go (10 s).
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_TRUE(unanswered);
+  EXPECT_FALSE(http->connected());
+  release.Notify();
 }
 
 TEST(HttpConnectionRawTest, SendPostWithoutAConnectionFailsUnanswered) {
