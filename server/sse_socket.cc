@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 
 #include "proto/poll_for.h"
 
@@ -16,6 +15,22 @@ namespace {
 // Kept-bytes buffers larger than this are released once sent (one stream
 // per client: a burst must not pin memory for the stream's life).
 constexpr size_t kKeepCapacity = 16 * 1024;
+
+// Writes a chunk's size line ("<hex>\r\n") to `out` (room for 18 bytes);
+// returns its length. (snprintf was 0.7% of the server's CPU.)
+size_t ChunkHead(size_t size, char* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char digits[16];
+  size_t n = 0;
+  do {
+    digits[n++] = kHex[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  for (size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\r';
+  out[n + 1] = '\n';
+  return n + 2;
+}
 
 // sendmsg() without blocking or SIGPIPE: bytes sent, 0 when the socket is
 // full, -1 on an error.
@@ -54,9 +69,9 @@ bool SseSocket::TrySendChunk(absl::string_view events) {
   // An empty chunk would end the response body.
   if (events.empty()) return TrySendUnsent();
   char head[24];
-  const int head_len = std::snprintf(head, sizeof(head), "%zx\r\n", events.size());
+  const size_t head_len = ChunkHead(events.size(), head);
   static constexpr char kTail[] = "\r\n";
-  iovec iov[3] = {{head, static_cast<size_t>(head_len)},
+  iovec iov[3] = {{head, head_len},
                   {const_cast<char*>(events.data()), events.size()},
                   {const_cast<char*>(kTail), 2}};
   size_t sent = 0;

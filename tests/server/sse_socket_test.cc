@@ -56,6 +56,20 @@ TEST_F(SseSocketTest, EachSendIsOneChunk) {
             absl::StrCat("9\r\ndata: x\n\n\r\n", "d\r\n: heartbeat\n\n\r\n"));
 }
 
+TEST_F(SseSocketTest, ChunkSizesAreLowercaseHexWithoutPadding) {
+  SseSocket socket(fds_[0], absl::Seconds(1));
+  for (size_t size : {1, 10, 15, 16, 17, 255, 256, 4095, 4096, 40000}) {
+    const std::string data(size, 'x');
+    ASSERT_TRUE(socket.Send(data)) << size;
+    EXPECT_EQ(ReadAvailable(), Chunk(data)) << size;
+  }
+  // The size line alone, spelled out for a few.
+  ASSERT_TRUE(socket.Send(std::string(171, 'y')));
+  EXPECT_EQ(ReadAvailable().substr(0, 4), "ab\r\n");
+  ASSERT_TRUE(socket.Send(std::string(4096, 'y')));
+  EXPECT_EQ(ReadAvailable().substr(0, 6), "1000\r\n");
+}
+
 TEST_F(SseSocketTest, NothingToSendWritesNoChunk) {
   // An empty chunk would end the response body.
   SseSocket socket(fds_[0], absl::Seconds(1));
