@@ -43,9 +43,13 @@ static_assert(kMaxHeadBytes == 16384, "update the messages");
 // A chunk-size line: hex digits and optional chunk extensions.
 constexpr size_t kMaxChunkLineBytes = 1024;
 
+// CR, LF or NUL anywhere in `s`. (A loop, not find_first_of, which builds
+// a 256-entry table per call: this runs on every POST.)
 bool HasLineBreak(absl::string_view s) {
-  return s.find_first_of(absl::string_view("\r\n\0", 3)) !=
-         absl::string_view::npos;
+  for (const char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  }
+  return false;
 }
 
 std::string Unbracket(const std::string& host) {

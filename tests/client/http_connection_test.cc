@@ -1283,6 +1283,10 @@ TEST(HttpConnectionTest, LineBreaksInFieldsAreRefused) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(http->Post("p", "a/b", "").status().code(),
             absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(http->Post(absl::string_view("/p\0x", 4), "a/b", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(http->Post("/p\rX", "a/b", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
   auto bad_token = Connection(1, "127.0.0.1", "t\r\nX: y");
   EXPECT_EQ(bad_token->Post("/p", "a/b", "").status().code(),
             absl::StatusCode::kInvalidArgument);
