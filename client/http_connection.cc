@@ -157,7 +157,6 @@ HttpConnection::HttpConnection(std::string host, int port,
                                size_t max_response_body_bytes)
     : host_(std::move(host)),
       lookup_host_(Unbracket(host_)),
-      port_(port),
       port_string_(std::to_string(port)),
       // As cpp-httplib sends it: the port only when not the default.
       authority_(port == 80 ? host_ : absl::StrCat(host_, ":", port)),

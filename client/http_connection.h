@@ -219,7 +219,6 @@ class HttpConnection {
 
   const std::string host_;         // for the Host header and messages
   const std::string lookup_host_;  // for getaddrinfo (no brackets)
-  const int port_;
   const std::string port_string_;
   const std::string authority_;      // the Host header's value
   const std::string authorization_;  // "Authorization: Bearer ...\r\n" or ""

@@ -23,13 +23,13 @@ cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
 # Only the test binaries that exercise threads (and what they need).
 cmake --build "$B" -j"$(nproc)" --target \
   sync_test cancellation_test ids_test futex_hash_test \
-  dispatcher_test client_unit_test client_http_test \
+  dispatcher_test client_unit_test client_http_test http_connection_test \
   end_to_end_test protocol_test fault_test answer_fault_test stop_test \
   limits_test
 
 # The tests: the sync primitives themselves, cancellation, the dispatcher
 # (concurrency, timer, streams, reentrant callbacks), the client's pieces and
-# the client over HTTP, end to end, the protocol against a real server, the
+# the client over HTTP and its HTTP connection, end to end, the protocol against a real server, the
 # fault tests with real client processes (the storm of 1,000 clients too),
 # answers through a faulty proxy, Stop() with work in flight, and the
 # server's connection limits.
@@ -37,6 +37,8 @@ TESTS='^(SyncTest|SyncDeathTest|CancellationTest|NewCallIdTest|FutexHashTest'
 TESTS+='|Dispatcher[A-Za-z]*Test|ReentrantCallbackTest'
 TESTS+='|ActiveCallsTest|WorkerPoolTest|ReplySenderTest|BatchingTest'
 TESTS+='|ClientHttpTest|ClientReconnectTest'
+# HttpConnection's own tests: one sends while another awaits the response.
+TESTS+='|HttpConnection[A-Za-z]*Test'
 TESTS+='|EndToEndTest|ProtocolTest|FaultTest|AnswerFaultTest|StopTest'
 TESTS+='|LimitsTest)\.'
 # Not here: LeakTest (leak_test) counts the process's threads, and TSan's own
