@@ -47,6 +47,7 @@ using Notification = absl::Notification;
 
 #else  // !SSERPC_ABSL_SYNC
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -87,6 +88,12 @@ bool WaitOnce(CV& cv, Lock& lock, const Deadline& deadline) {
   }
   return cv.wait_until(lock, deadline.at) == std::cv_status::timeout;
 }
+
+// Linux futex calls on `word` (proto/sync.cc). FutexWait sleeps while
+// *word == expected, until woken, interrupted or `deadline`; false only if
+// the deadline passed. FutexWakeAll wakes every thread sleeping on `word`.
+bool FutexWait(std::atomic<int>* word, int expected, const Deadline& deadline);
+void FutexWakeAll(std::atomic<int>* word);
 
 template <typename T>
 struct Identity {
@@ -281,18 +288,24 @@ class CondVar {
   std::condition_variable cv_;
 };
 
+// A one-shot event on a futex word, not a mutex and condition variable: a
+// waiter woken by Notify() returns at once instead of then waiting for the
+// notifier to let a mutex go (a second sleep and wake-up on every blocking
+// call's completion), and Notify() makes a syscall only when someone waits.
 class Notification {
  public:
   Notification() = default;
-  explicit Notification(bool prenotify) : notified_(prenotify) {}
+  explicit Notification(bool prenotify)
+      : state_(prenotify ? kNotified : kIdle) {}
   Notification(const Notification&) = delete;
   Notification& operator=(const Notification&) = delete;
-  // As abseil's: waits for a Notify() still returning on another thread.
-  ~Notification() { std::lock_guard<std::mutex> lock(mu_); }
+  // Notify() touches the object only in one atomic exchange (its wake-up
+  // syscall uses the address, not the memory), so a waiter that has seen
+  // it notified may destroy it at once.
+  ~Notification() = default;
 
   bool HasBeenNotified() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return notified_;
+    return state_.load(std::memory_order_acquire) == kNotified;
   }
 
   void WaitForNotification() const {
@@ -307,30 +320,39 @@ class Notification {
   }
 
   void Notify() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (notified_) {
+    const int before = state_.exchange(kNotified, std::memory_order_acq_rel);
+    if (before == kNotified) {
       std::fprintf(stderr,
                    "Notify() method called more than once for Notification "
                    "object %p\n",
                    static_cast<void*>(this));
       std::abort();
     }
-    notified_ = true;
-    cv_.notify_all();
+    if (before == kWaitedFor) sync_internal::FutexWakeAll(&state_);
   }
 
  private:
+  static constexpr int kIdle = 0;
+  static constexpr int kWaitedFor = 1;  // not notified; someone may sleep
+  static constexpr int kNotified = 2;
+
   bool WaitUntil(const sync_internal::Deadline& deadline) const {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!notified_) {
-      if (sync_internal::WaitOnce(cv_, lock, deadline)) return notified_;
+    int s = state_.load(std::memory_order_acquire);
+    while (s != kNotified) {
+      if (s == kIdle &&
+          !state_.compare_exchange_weak(s, kWaitedFor,
+                                        std::memory_order_acquire)) {
+        continue;  // s holds the current value
+      }
+      if (!sync_internal::FutexWait(&state_, kWaitedFor, deadline)) {
+        return HasBeenNotified();  // timed out
+      }
+      s = state_.load(std::memory_order_acquire);
     }
     return true;
   }
 
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  bool notified_ = false;  // guarded by mu_
+  mutable std::atomic<int> state_{kIdle};
 };
 
 }  // namespace sserpc

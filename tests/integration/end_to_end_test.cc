@@ -298,7 +298,9 @@ TEST_F(EndToEndTest, EveryCallEndsExactlyOnceUnderMixedOutcomes) {
   auto client = std::make_unique<Client>(Options("c"));
   ASSERT_TRUE(client->Register("demo.S/Mixed", [](CallContext& ctx, absl::string_view req) {
     int n = 0;
-    absl::SimpleAtoi(req, &n);
+    if (!absl::SimpleAtoi(req, &n)) {
+      return absl::StatusOr<std::string>(absl::InvalidArgumentError("not a number"));
+    }
     if (n % 4 == 0) return absl::StatusOr<std::string>(absl::AbortedError("no"));
     if (n % 4 == 1) ctx.cancellation().WaitWithTimeout(absl::Seconds(5));
     return absl::StatusOr<std::string>(std::string(req));

@@ -3,6 +3,7 @@
 // the same behaviour.
 #include "proto/sync.h"
 
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -316,6 +317,30 @@ TEST(SyncTest, Notification) {
   EXPECT_TRUE(pre.HasBeenNotified());
   Notification not_pre(false);
   EXPECT_FALSE(not_pre.HasBeenNotified());
+}
+
+TEST(SyncTest, NotifyWakesEveryWaiterIncludingOnesThatTimedOutBefore) {
+  Notification n;
+  // A wait that timed out leaves the notification marked as waited for.
+  EXPECT_FALSE(n.WaitForNotificationWithTimeout(absl::Milliseconds(1)));
+  std::atomic<int> woken{0};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 4; ++i) {
+    waiters.emplace_back([&, i] {
+      if (i % 2 == 0) {
+        n.WaitForNotification();
+        woken.fetch_add(1);
+      } else if (n.WaitForNotificationWithTimeout(kLong)) {
+        woken.fetch_add(1);
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(20));  // let some of them sleep
+  EXPECT_EQ(woken.load(), 0);
+  n.Notify();
+  for (std::thread& t : waiters) t.join();
+  EXPECT_EQ(woken.load(), 4);
+  EXPECT_TRUE(n.WaitForNotificationWithTimeout(absl::ZeroDuration()));
 }
 
 // A waiter may destroy the Notification as soon as it has seen it notified,

@@ -119,7 +119,6 @@ TEST(DispatcherConcurrencyTest, RacingEndingsCompleteEveryCallExactlyOnce) {
         opts.timeout = rng() % 10 == 0 ? absl::Milliseconds(1 + rng() % 2000)
                                        : absl::Hours(1);
         if (rng() % 10 == 0) opts.cancellation = shared_cancel;
-        std::atomic<bool> ran{false};
         std::string id = d.StartCall(
             clients[index % kClients], kMethod,
             "{\"i\":" + std::to_string(index) + "}", opts,
