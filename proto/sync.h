@@ -5,7 +5,8 @@
 // ReleasableMutexLock, CondVar, Condition and Notification.
 //
 // By default they are small classes with abseil's API and semantics built
-// on std::mutex and std::condition_variable. With SSERPC_ABSL_SYNC defined
+// on std::mutex and std::condition_variable (Notification: on a std::atomic
+// and Linux futex calls). With SSERPC_ABSL_SYNC defined
 // they are abseil's own (plain aliases), which sserpc used before: Debian's
 // abseil is built with its debug checks on (deadlock detection looks up a
 // graph on every Lock), and measured side by side on the reverse-echo
