@@ -10,18 +10,23 @@ WorkerPool::WorkerPool(size_t max_threads, size_t max_queued)
 WorkerPool::~WorkerPool() { Shutdown(); }
 
 bool WorkerPool::Submit(absl::AnyInvocable<void()> task) {
-  MutexLock lock(&mu_);
-  if (stopping_) return false;
-  const bool need_thread = idle_ <= queue_.size();
-  if (need_thread && threads_.size() < max_threads_) {
-    threads_.emplace_back([this] {
-      NameThisThread("sserpc-worker");
-      Loop();
-    });
-  } else if (need_thread && queue_.size() >= max_queued_) {
-    return false;
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return false;
+    const bool need_thread = idle_ <= queue_.size();
+    if (need_thread && threads_.size() < max_threads_) {
+      threads_.emplace_back([this] {
+        NameThisThread("sserpc-worker");
+        Loop();
+      });
+    } else if (need_thread && queue_.size() >= max_queued_) {
+      return false;
+    }
+    queue_.push_back(std::move(task));
   }
-  queue_.push_back(std::move(task));
+  // After letting the mutex go: a worker woken while it is still held
+  // would at once sleep again, on the mutex. (No wake-up is lost: a worker
+  // checks the queue and starts waiting with the mutex held.)
   work_.Signal();
   return true;
 }
