@@ -392,11 +392,10 @@ void HttpConnection::SendPost(absl::string_view path,
   sent_ = Send(body, &answered_early_, /*may_wait=*/false);
   if (!sent_.ok()) {
     // The request did not leave whole (the socket's buffer was full, or
-    // sending failed): the connection cannot carry it. Shutting it down
+    // sending failed): the connection cannot carry it. Ending its reading
     // wakes the thread in AwaitInput(), whose FinishPost() then reports the
     // request unanswered, to be sent again on a new connection.
-    std::lock_guard<std::mutex> lock(fd_mu_);
-    ::shutdown(fd_, SHUT_RDWR);
+    EndAwaitInput();
   }
 }
 

@@ -81,7 +81,7 @@ class HttpConnection {
   // response with FinishPost(). SendPost() never connects (without an open
   // connection FinishPost() fails with UNAVAILABLE, unanswered) and never
   // waits: a request the socket does not take at once fails the same way,
-  // and the connection is shut down (waking AwaitInput()). The two threads must
+  // and EndAwaitInput() is called (waking AwaitInput()). The two threads must
   // hand over (a mutex) between SendPost() returning and FinishPost()
   // starting, and neither may run anything else on this connection
   // meanwhile; AwaitInput() may run while SendPost() does.

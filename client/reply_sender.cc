@@ -25,6 +25,16 @@ bool Retryable(int http_status) {
   return http_status == 408 || http_status == 429 || http_status >= 500;
 }
 
+// Removes the answers nobody waits for any more (by `now`); returns how many.
+template <typename Item>
+size_t DropExpired(std::vector<Item>* items, absl::Time now) {
+  const size_t before = items->size();
+  items->erase(std::remove_if(items->begin(), items->end(),
+                              [&](const Item& i) { return i.give_up_at <= now; }),
+               items->end());
+  return before - items->size();
+}
+
 }  // namespace
 
 ReplySender::ReplySender(const ClientOptions& options, ServerUrl url,
@@ -182,12 +192,7 @@ bool ReplySender::TakeDirectLocked() {
   if (wire_ != Wire::kParked || finishing_) return false;
   const absl::Time now = clock_->Now();
   if (stopping_ && now >= stop_by_) return false;  // the sender thread drops them
-  // Drop what nobody waits for any more.
-  const size_t before = queue_.size();
-  queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
-                              [&](const Item& i) { return i.give_up_at <= now; }),
-               queue_.end());
-  stats_.expired += before - queue_.size();
+  stats_.expired += DropExpired(&queue_, now);
   if (queue_.empty()) return false;
   const size_t n = BatchSize(queue_.data(), queue_.size());
   direct_.assign(std::make_move_iterator(queue_.begin()),
@@ -298,12 +303,7 @@ void ReplySender::Loop() {
         batch.swap(retry);
         for (Item& i : queue_) batch.push_back(std::move(i));
         queue_.clear();
-        // Drop what nobody waits for any more.
-        size_t before = batch.size();
-        batch.erase(std::remove_if(batch.begin(), batch.end(),
-                                   [&](const Item& i) { return i.give_up_at <= now; }),
-                    batch.end());
-        stats_.expired += before - batch.size();
+        stats_.expired += DropExpired(&batch, now);
       }
     }
     failed.clear();
