@@ -11,12 +11,24 @@
 # BENCH_PAYLOADS pass through (see docs/BENCHMARKS.md). BENCH_PIN=1 runs the
 # server on CPU 0 and the load generator on CPU 1 (taskset) instead of
 # letting both processes share every core.
+#
+# BENCH_AB=<another build directory> compares two builds side by side: each
+# run of this build is followed by one of the other, and the medians of
+# both are printed with the median of the per-pair ratios (this / other).
+# On a shared machine only such interleaved comparisons mean much; use
+# RUNS of 8 or more (the same binary against itself gives ratios of
+# 0.9-1.1 per pair).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B="${SSERPC_BUILD_DIR:-build}"
 [ -x "$B/tests/bench/sserpc-bench" ] || bash scripts/build.sh >/dev/null
 BENCH="$B/tests/bench/sserpc-bench"
 RUNS="${RUNS:-3}"
+OTHER=""
+if [ -n "${BENCH_AB:-}" ]; then
+  OTHER="$BENCH_AB/tests/bench/sserpc-bench"
+  [ -x "$OTHER" ] || { echo "bench: no $OTHER (build it first)" >&2; exit 2; }
+fi
 # Each process holds one socket per client: as many descriptors as allowed.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -44,11 +56,13 @@ if [ "${BENCH_PIN:-0}" = 1 ]; then
   SERVER_PIN=(taskset -c 0) CLIENT_PIN=(taskset -c 1)
 fi
 
-run_once() {  # C K N -> RESULT json on stdout
-  local c=$1 k=$2 n=$3 out
+run_once() {  # C K N [binary] -> RESULT json on stdout (with the client's
+              # CPU per request added as client_cpu_us_per_request)
+  local c=$1 k=$2 n=$3 bench=${4:-$BENCH} out err
   out=$(mktemp)
+  err=$(mktemp)
   BENCH_C=$c BENCH_K=$k BENCH_N=$n BENCH_IDLE_S=${IDLE_S:-0} \
-    BENCH_RUN_TIMEOUT_S=600 "${SERVER_PIN[@]}" "$BENCH" server >"$out" &
+    BENCH_RUN_TIMEOUT_S=600 "${SERVER_PIN[@]}" "$bench" server >"$out" &
   local spid=$!
   local port=""
   for _ in $(seq 1 400); do
@@ -56,13 +70,17 @@ run_once() {  # C K N -> RESULT json on stdout
     [ -n "$port" ] && break
     sleep 0.05
   done
-  BENCH_C=$c BENCH_PORT=$port BENCH_RUN_TIMEOUT_S=600 "${CLIENT_PIN[@]}" "$BENCH" client &
+  BENCH_C=$c BENCH_PORT=$port BENCH_RUN_TIMEOUT_S=600 "${CLIENT_PIN[@]}" "$bench" client 2>"$err" &
   local cpid=$!
   local rc=0
   wait "$spid" || rc=$?
   wait "$cpid" || true
-  grep '^RESULT ' "$out" | sed 's/^RESULT //'
-  rm -f "$out"
+  grep -v 'us of CPU per request' "$err" >&2 || true
+  local client_us
+  client_us=$(sed -n 's/.* \([0-9.]*\) us of CPU per request.*/\1/p' "$err" | tail -1)
+  grep '^RESULT ' "$out" | sed 's/^RESULT //' |
+    sed "s/}\$/,\"client_cpu_us_per_request\":${client_us:-0}}/"
+  rm -f "$out" "$err"
   return $rc
 }
 
@@ -73,19 +91,41 @@ vals = [json.loads(l)[sys.argv[1]] for l in sys.stdin if l.strip()]
 print(statistics.median(vals))' "$1"
 }
 
+pair_ratio() {  # field; this build's and the other's json lines, alternating
+  python3 -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+ratios = [a[sys.argv[1]] / b[sys.argv[1]] for a, b in zip(rows[0::2], rows[1::2])
+          if b[sys.argv[1]]]
+print("%.3f (%s)" % (statistics.median(ratios), " ".join("%.2f" % r for r in ratios)))' "$1"
+}
+
+summary() {  # label name C K N; json lines on stdin
+  local results
+  results=$(cat)
+  printf '%s: C=%s K=%s N=%s  calls/s %s  p50 %s ms  p99 %s ms  errors %s  server peak RSS %s MB  server CPU %s us/call  client CPU %s us/request' \
+    "$1" "$2" "$3" "$4" \
+    "$(median calls_per_s <<<"$results")" "$(median p50_ms <<<"$results")" \
+    "$(median p99_ms <<<"$results")" "$(median errors <<<"$results")" \
+    "$(median server_peak_rss_mb <<<"$results")" \
+    "$(median server_cpu_us_per_call <<<"$results")" \
+    "$(median client_cpu_us_per_request <<<"$results")"
+}
+
 scenario() {  # name C K N
-  local name=$1 c=$2 k=$3 n=$4 results=""
+  local name=$1 c=$2 k=$3 n=$4 results="" other_results="" pairs=""
   for r in $(seq 1 "$RUNS"); do
     line=$(run_once "$c" "$k" "$n")
     echo "  $name run $r: $line" >&2
     results+="$line"$'\n'
+    if [ -n "$OTHER" ]; then
+      other=$(run_once "$c" "$k" "$n" "$OTHER")
+      echo "  $name run $r, other build: $other" >&2
+      other_results+="$other"$'\n'
+      pairs+="$line"$'\n'"$other"$'\n'
+    fi
   done
-  printf '%s: C=%s K=%s N=%s  calls/s %s  p50 %s ms  p99 %s ms  errors %s  server peak RSS %s MB  server CPU %s us/call' \
-    "$name" "$c" "$k" "$n" \
-    "$(median calls_per_s <<<"$results")" "$(median p50_ms <<<"$results")" \
-    "$(median p99_ms <<<"$results")" "$(median errors <<<"$results")" \
-    "$(median server_peak_rss_mb <<<"$results")" \
-    "$(median server_cpu_us_per_call <<<"$results")"
+  summary "$name" "$c" "$k" "$n" <<<"$results"
   if [ "${IDLE_S:-0}" -gt 0 ]; then
     printf '  connected: RSS %s MB, %s threads, idle CPU %s%% of a core, connect %s s' \
       "$(median server_rss_connected_mb <<<"$results")" \
@@ -94,6 +134,13 @@ scenario() {  # name C K N
       "$(median connect_s <<<"$results")"
   fi
   printf '\n'
+  if [ -n "$OTHER" ]; then
+    summary "$name (other build)" "$c" "$k" "$n" <<<"$other_results"
+    printf '\n%s: this / other, median of %s pairs: calls/s %s  server CPU %s  client CPU %s\n' \
+      "$name" "$RUNS" "$(pair_ratio calls_per_s <<<"$pairs")" \
+      "$(pair_ratio server_cpu_us_per_call <<<"$pairs")" \
+      "$(pair_ratio client_cpu_us_per_request <<<"$pairs")"
+  fi
 }
 
 [ $# -gt 0 ] || set -- S1 S2 S3
