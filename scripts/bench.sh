@@ -12,9 +12,10 @@
 # server on CPU 0 and the load generator on CPU 1 (taskset) instead of
 # letting both processes share every core.
 #
-# BENCH_AB=<another build directory> compares two builds side by side: each
-# run of this build is followed by one of the other, and the medians of
-# both are printed with the median of the per-pair ratios (this / other).
+# BENCH_AB=<another build directory> compares two builds side by side: runs
+# of this build and of the other alternate (each pair's first run by turns),
+# and the medians of both are printed with the median of the per-pair
+# ratios (this / other).
 # On a shared machine only such interleaved comparisons mean much; use
 # RUNS of 8 or more (the same binary against itself gives ratios of
 # 0.9-1.1 per pair).
@@ -75,7 +76,7 @@ run_once() {  # C K N [binary] -> RESULT json on stdout (with the client's
   local rc=0
   wait "$spid" || rc=$?
   wait "$cpid" || true
-  grep -v 'us of CPU per request' "$err" >&2 || true
+  cat "$err" >&2
   local client_us
   client_us=$(sed -n 's/.* \([0-9.]*\) us of CPU per request.*/\1/p' "$err" | tail -1)
   grep '^RESULT ' "$out" | sed 's/^RESULT //' |
@@ -113,14 +114,21 @@ summary() {  # label name C K N; json lines on stdin
 }
 
 scenario() {  # name C K N
-  local name=$1 c=$2 k=$3 n=$4 results="" other_results="" pairs=""
+  local name=$1 c=$2 k=$3 n=$4 results="" other_results="" pairs="" line other
   for r in $(seq 1 "$RUNS"); do
+    # Side by side, the two builds take turns going first.
+    if [ -n "$OTHER" ] && [ $((r % 2)) = 0 ]; then
+      other=$(run_once "$c" "$k" "$n" "$OTHER")
+      echo "  $name run $r, other build: $other" >&2
+    fi
     line=$(run_once "$c" "$k" "$n")
     echo "  $name run $r: $line" >&2
     results+="$line"$'\n'
     if [ -n "$OTHER" ]; then
-      other=$(run_once "$c" "$k" "$n" "$OTHER")
-      echo "  $name run $r, other build: $other" >&2
+      if [ $((r % 2)) = 1 ]; then
+        other=$(run_once "$c" "$k" "$n" "$OTHER")
+        echo "  $name run $r, other build: $other" >&2
+      fi
       other_results+="$other"$'\n'
       pairs+="$line"$'\n'"$other"$'\n'
     fi
