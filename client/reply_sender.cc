@@ -117,10 +117,7 @@ void ReplySender::Send(ReplyEnvelope reply, absl::Time give_up_at,
       return;
     }
     unwoken_ = false;
-    if (!TakeDirectLocked()) {
-      wake_.Signal();
-      return;
-    }
+    if (!TakeDirectLocked()) return;
   }
   SendDirect();
 }
@@ -130,10 +127,7 @@ void ReplySender::Flush() {
     MutexLock lock(&mu_);
     if (!unwoken_) return;
     unwoken_ = false;
-    if (!TakeDirectLocked()) {
-      wake_.Signal();
-      return;
-    }
+    if (!TakeDirectLocked()) return;
   }
   SendDirect();
 }
@@ -189,18 +183,24 @@ size_t ReplySender::BatchSize(const Item* items, size_t count) const {
 }
 
 bool ReplySender::TakeDirectLocked() {
-  if (wire_ != Wire::kParked || finishing_) return false;
-  const absl::Time now = clock_->Now();
-  if (stopping_ && now >= stop_by_) return false;  // the sender thread drops them
-  stats_.expired += DropExpired(&queue_, now);
-  if (queue_.empty()) return false;
-  const size_t n = BatchSize(queue_.data(), queue_.size());
-  direct_.assign(std::make_move_iterator(queue_.begin()),
-                 std::make_move_iterator(queue_.begin() + n));
-  queue_.erase(queue_.begin(), queue_.begin() + n);
-  wire_ = Wire::kInFlight;
-  sending_ = true;
-  return true;
+  if (wire_ == Wire::kParked && !finishing_) {
+    const absl::Time now = clock_->Now();
+    if (!stopping_ || now < stop_by_) {
+      stats_.expired += DropExpired(&queue_, now);
+      if (!queue_.empty()) {
+        const size_t n = BatchSize(queue_.data(), queue_.size());
+        direct_.assign(std::make_move_iterator(queue_.begin()),
+                       std::make_move_iterator(queue_.begin() + n));
+        queue_.erase(queue_.begin(), queue_.begin() + n);
+        wire_ = Wire::kSending;
+        return true;
+      }
+    }
+  }
+  // The sender thread has what is queued to send (or, past the stop
+  // deadline, to drop).
+  wake_.Signal();
+  return false;
 }
 
 void ReplySender::SendDirect() {
@@ -209,10 +209,10 @@ void ReplySender::SendDirect() {
   http_->SendPost(path_, content_type, body_);
   TrimBody();
   MutexLock lock(&mu_);
-  sending_ = false;
+  wire_ = Wire::kInFlight;
   ++stats_.posts;
   ++stats_.direct_posts;
-  wake_.Signal();  // the sender thread may wait for sending_ to clear
+  wake_.Signal();  // the sender thread may wait for the send to end
 }
 
 bool ReplySender::AwaitDirectPost(std::vector<Item>* batch,
@@ -220,7 +220,7 @@ bool ReplySender::AwaitDirectPost(std::vector<Item>* batch,
   const HttpConnection::Input input = http_->AwaitInput();
   {
     MutexLock lock(&mu_);
-    while (sending_) wake_.Wait(&mu_);
+    while (wire_ == Wire::kSending) wake_.Wait(&mu_);
     const bool sent = wire_ == Wire::kInFlight;
     wire_ = Wire::kSenderThread;
     if (!sent) {

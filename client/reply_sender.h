@@ -85,6 +85,7 @@ class ReplySender {
   enum class Wire {
     kSenderThread,  // the sender thread (also while it waits on wake_)
     kParked,        // whoever hands over answers: TakeDirectLocked()
+    kSending,       // another thread is sending it (SendDirect())
     kInFlight,      // sent by another thread; the sender thread reads the
                     // response
   };
@@ -95,7 +96,8 @@ class ReplySender {
   size_t BatchSize(const Item* items, size_t count) const;
   // Parked: moves the first body's worth of queue_ to direct_ and makes
   // the calling thread the sender of their POST (true; then call
-  // SendDirect() without mu_ held). False if not parked or nothing to send.
+  // SendDirect() without mu_ held). Otherwise wakes the sender thread for
+  // what is queued and returns false.
   bool TakeDirectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendDirect() ABSL_LOCKS_EXCLUDED(mu_);
   // The sender thread, parked: waits for the response of a POST another
@@ -140,7 +142,6 @@ class ReplySender {
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;  // Stop(): no more Send()s
   bool unwoken_ ABSL_GUARDED_BY(mu_) = false;    // queued without a wake
   Wire wire_ ABSL_GUARDED_BY(mu_) = Wire::kSenderThread;
-  bool sending_ ABSL_GUARDED_BY(mu_) = false;    // SendDirect() under way
   absl::Time stop_by_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   Stats stats_ ABSL_GUARDED_BY(mu_);
   CondVar wake_;

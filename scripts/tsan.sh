@@ -28,11 +28,11 @@ cmake --build "$B" -j"$(nproc)" --target \
   limits_test
 
 # The tests: the sync primitives themselves, cancellation, the dispatcher
-# (concurrency, timer, streams, reentrant callbacks), the client's pieces and
-# the client over HTTP and its HTTP connection, end to end, the protocol against a real server, the
-# fault tests with real client processes (the storm of 1,000 clients too),
-# answers through a faulty proxy, Stop() with work in flight, and the
-# server's connection limits.
+# (concurrency, timer, streams, reentrant callbacks), the client's pieces,
+# the client over HTTP and its HTTP connection, end to end, the protocol
+# against a real server, the fault tests with real client processes (the
+# storm of 1,000 clients too), answers through a faulty proxy, Stop() with
+# work in flight, and the server's connection limits.
 TESTS='^(SyncTest|SyncDeathTest|CancellationTest|NewCallIdTest|FutexHashTest'
 TESTS+='|Dispatcher[A-Za-z]*Test|ReentrantCallbackTest'
 TESTS+='|ActiveCallsTest|WorkerPoolTest|ReplySenderTest|BatchingTest'
