@@ -24,3 +24,27 @@ for payloads in json typed-protobuf; do
   grep -q '"errors":0' "$out"
   grep -q "\"payloads\":\"$payloads\"" "$out"
 done
+
+# The callers check every answer: a load generator that answers every tenth
+# call wrongly (BENCH_TAMPER=1) makes the server count errors and exit 3.
+for callers in async threads; do
+  BENCH_PAYLOADS=json BENCH_CALLERS=$callers BENCH_C=4 BENCH_K=8 BENCH_N=500 \
+    BENCH_WARMUP=50 "$BENCH" server >"$out" &
+  spid=$!
+  port=""
+  for _ in $(seq 1 400); do
+    port=$(awk '/LISTENING/{print $2; exit}' "$out"); [ -n "$port" ] && break; sleep 0.05
+  done
+  [ -n "$port" ] || { echo "bench server did not start"; exit 1; }
+  BENCH_PAYLOADS=json BENCH_TAMPER=1 BENCH_C=4 BENCH_PORT=$port \
+    BENCH_RUN_TIMEOUT_S=120 "$BENCH" client &
+  cpid=$!
+  rc=0
+  wait "$spid" || rc=$?
+  wait "$cpid"
+  cat "$out"
+  [ "$rc" -eq 3 ] || { echo "server exited $rc with wrong answers, not 3"; exit 1; }
+  grep -q '"errors":50,' "$out" || { echo "expected 50 wrong answers counted"; exit 1; }
+done
+echo "bench quick test: ok"
+
