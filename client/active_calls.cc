@@ -13,24 +13,42 @@ ActiveCalls::~ActiveCalls() { StopTimer(); }
 std::shared_ptr<Cancellation> ActiveCalls::Begin(const std::string& call_id,
                                                  absl::Time deadline) {
   MutexLock lock(&mu_);
-  if (running_.contains(call_id) || recent_set_.contains(call_id)) {
+  // One hash of the id for the common case (new and not recent).
+  auto [it, inserted] = running_.try_emplace(call_id);
+  if (!inserted) return nullptr;  // running
+  if (recent_set_.contains(call_id)) {
+    running_.erase(it);
     return nullptr;
   }
-  auto cancellation = std::make_shared<Cancellation>();
+  it->second.cancellation = std::make_shared<Cancellation>();
+  it->second.deadline = deadline;
   // Calls mostly come in deadline order: end() is usually the right place.
-  auto handle = deadlines_.emplace_hint(deadlines_.end(), deadline, call_id);
-  running_.emplace(call_id, Entry{cancellation, handle});
+  deadlines_.emplace_hint(deadlines_.end(), deadline, it->second.cancellation);
   if (timer_sleep_.NeedsWake(deadline)) timer_wake_.Signal();
   if (timer_enabled_) StartTimerThreadLocked();
-  return cancellation;
+  return it->second.cancellation;
+}
+
+void ActiveCalls::EraseDeadlineLocked(const Entry& entry) {
+  // Entries with the same deadline are told apart by their cancellation.
+  auto [first, last] = deadlines_.equal_range(entry.deadline);
+  for (auto d = first; d != last; ++d) {
+    if (d->second == entry.cancellation) {
+      deadlines_.erase(d);
+      return;
+    }
+  }
 }
 
 void ActiveCalls::RememberLocked(const std::string& call_id) {
-  if (recent_set_.contains(call_id)) return;
   recent_.push_back(call_id);
   // The set views the deque's copy: a deque's elements stay where they are
-  // while others are added or removed at its ends.
-  recent_set_.insert(absl::string_view(recent_.back()));
+  // while others are added or removed at its ends. Inserting first hashes
+  // the id once; an id already remembered (rare) is taken back off.
+  if (!recent_set_.insert(absl::string_view(recent_.back())).second) {
+    recent_.pop_back();
+    return;
+  }
   while (recent_.size() > window_) {
     recent_set_.erase(absl::string_view(recent_.front()));
     recent_.pop_front();
@@ -41,7 +59,7 @@ void ActiveCalls::End(const std::string& call_id) {
   MutexLock lock(&mu_);
   auto it = running_.find(call_id);
   if (it != running_.end()) {
-    deadlines_.erase(it->second.deadline);
+    EraseDeadlineLocked(it->second);
     running_.erase(it);
   }
   RememberLocked(call_id);
@@ -77,8 +95,7 @@ void ActiveCalls::ExpireDue() {
     const absl::Time now = clock_->Now();
     for (auto it = deadlines_.begin();
          it != deadlines_.end() && it->first <= now; ++it) {
-      auto r = running_.find(it->second);
-      if (r != running_.end()) targets.push_back(r->second.cancellation);
+      targets.push_back(it->second);
     }
   }
   for (auto& t : targets) t->Cancel(absl::DeadlineExceededError("deadline exceeded"));
@@ -100,7 +117,7 @@ void ActiveCalls::StartTimerThreadLocked() {
       // Calls past their deadline stay in deadlines_ until End(): skip them.
       auto it = deadlines_.begin();
       while (it != deadlines_.end() && it->first <= now &&
-             running_.at(it->second).cancellation->IsCancelled()) {
+             it->second->IsCancelled()) {
         ++it;
       }
       if (it != deadlines_.end() && it->first <= now) {

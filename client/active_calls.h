@@ -3,12 +3,12 @@
 
 #include <cstddef>
 #include <deque>
-#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -55,8 +55,16 @@ class ActiveCalls {
  private:
   struct Entry {
     std::shared_ptr<Cancellation> cancellation;
-    std::multimap<absl::Time, std::string>::iterator deadline;
+    absl::Time deadline;
   };
+  // Running calls by deadline. A B-tree keeps many entries per node, so
+  // adding and removing one per call allocates nothing most of the time
+  // (a std::multimap allocated a node and a copy of the id for each).
+  using Deadlines =
+      absl::btree_multimap<absl::Time, std::shared_ptr<Cancellation>>;
+  // Removes the call's entry from deadlines_. REQUIRES: it is running.
+  void EraseDeadlineLocked(const Entry& entry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartTimerThreadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RememberLocked(const std::string& call_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -65,7 +73,7 @@ class ActiveCalls {
   Clock* const clock_;
   mutable Mutex mu_;
   absl::flat_hash_map<std::string, Entry> running_ ABSL_GUARDED_BY(mu_);
-  std::multimap<absl::Time, std::string> deadlines_ ABSL_GUARDED_BY(mu_);
+  Deadlines deadlines_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> recent_ ABSL_GUARDED_BY(mu_);
   // Views of recent_'s elements (one copy of each id, not two).
   absl::flat_hash_set<absl::string_view> recent_set_ ABSL_GUARDED_BY(mu_);

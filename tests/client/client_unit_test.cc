@@ -281,6 +281,41 @@ TEST_F(ActiveCallsTest, ExpireDueCancelsWithDeadlineExceededOnlyOnceDue) {
   EXPECT_EQ(later->status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
+TEST_F(ActiveCallsTest, CallsWithTheSameDeadlineEndIndependently) {
+  ActiveCalls calls(16, &clock_);
+  const absl::Time deadline = In(absl::Seconds(1));
+  std::shared_ptr<Cancellation> a = calls.Begin("a", deadline);
+  std::shared_ptr<Cancellation> b = calls.Begin("b", deadline);
+  std::shared_ptr<Cancellation> c = calls.Begin("c", deadline);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  calls.End("b");  // the middle one of three equal deadlines
+  EXPECT_EQ(calls.running(), 2u);
+  clock_.Advance(absl::Seconds(1));
+  calls.ExpireDue();
+  EXPECT_EQ(a->status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(b->IsCancelled());  // it ended before its deadline
+  EXPECT_EQ(c->status().code(), absl::StatusCode::kDeadlineExceeded);
+  calls.End("a");
+  calls.End("c");
+  EXPECT_EQ(calls.running(), 0u);
+}
+
+TEST_F(ActiveCallsTest, AnIdRememberedTwiceTakesOneWindowPlace) {
+  // The server may cancel an id this client has not seen more than once.
+  ActiveCalls calls(3, &clock_);
+  calls.Cancel("x", absl::CancelledError("cancelled"));
+  calls.Cancel("x", absl::CancelledError("cancelled"));
+  for (const char* id : {"y", "z"}) {
+    ASSERT_NE(calls.Begin(id, In(absl::Seconds(5))), nullptr) << id;
+    calls.End(id);
+  }
+  // The window holds x, y, z: x is still remembered.
+  EXPECT_EQ(calls.Begin("x", In(absl::Seconds(5))), nullptr);
+  EXPECT_EQ(calls.Begin("y", In(absl::Seconds(5))), nullptr);
+}
+
 TEST_F(ActiveCallsTest, ExpireDueAtExactlyTheDeadlineCancels) {
   ActiveCalls calls(16, &clock_);
   std::shared_ptr<Cancellation> c = calls.Begin("c", In(absl::Seconds(1)));
