@@ -16,6 +16,9 @@
 # of this build and of the other alternate (each pair's first run by turns),
 # and the medians of both are printed with the median of the per-pair
 # ratios (this / other).
+# BENCH_AB=socketio runs the same workload on socket.io 4.8 over WebSocket
+# (tests/bench/socketio, installed with npm on first use) as the other
+# side: the comparison issue 5's targets are stated as.
 # On a shared machine only such interleaved comparisons mean much; use
 # RUNS of 8 or more (the same binary against itself gives ratios of
 # 0.9-1.1 per pair).
@@ -25,8 +28,11 @@ B="${SSERPC_BUILD_DIR:-build}"
 [ -x "$B/tests/bench/sserpc-bench" ] || bash scripts/build.sh >/dev/null
 BENCH="$B/tests/bench/sserpc-bench"
 RUNS="${RUNS:-3}"
-OTHER=""
-if [ -n "${BENCH_AB:-}" ]; then
+OTHER="" OTHER_NAME="other build"
+if [ "${BENCH_AB:-}" = socketio ]; then
+  bash tests/bench/socketio/install.sh
+  OTHER="tests/bench/socketio/bench.js" OTHER_NAME="socket.io"
+elif [ -n "${BENCH_AB:-}" ]; then
   OTHER="$BENCH_AB/tests/bench/sserpc-bench"
   [ -x "$OTHER" ] || { echo "bench: no $OTHER (build it first)" >&2; exit 2; }
 fi
@@ -89,7 +95,8 @@ median() {  # field, json lines on stdin
   python3 -c '
 import json, statistics, sys
 vals = [json.loads(l)[sys.argv[1]] for l in sys.stdin if l.strip()]
-print(statistics.median(vals))' "$1"
+m = statistics.median(vals)
+print("%.1f" % m if abs(m) >= 100 else "%.4g" % m)' "$1"
 }
 
 pair_ratio() {  # field; this build's and the other's json lines, alternating
@@ -119,7 +126,7 @@ scenario() {  # name C K N
     # Side by side, the two builds take turns going first.
     if [ -n "$OTHER" ] && [ $((r % 2)) = 0 ]; then
       other=$(run_once "$c" "$k" "$n" "$OTHER")
-      echo "  $name run $r, other build: $other" >&2
+      echo "  $name run $r, $OTHER_NAME: $other" >&2
     fi
     line=$(run_once "$c" "$k" "$n")
     echo "  $name run $r: $line" >&2
@@ -127,7 +134,7 @@ scenario() {  # name C K N
     if [ -n "$OTHER" ]; then
       if [ $((r % 2)) = 1 ]; then
         other=$(run_once "$c" "$k" "$n" "$OTHER")
-        echo "  $name run $r, other build: $other" >&2
+        echo "  $name run $r, $OTHER_NAME: $other" >&2
       fi
       other_results+="$other"$'\n'
       pairs+="$line"$'\n'"$other"$'\n'
@@ -143,7 +150,7 @@ scenario() {  # name C K N
   fi
   printf '\n'
   if [ -n "$OTHER" ]; then
-    summary "$name (other build)" "$c" "$k" "$n" <<<"$other_results"
+    summary "$name ($OTHER_NAME)" "$c" "$k" "$n" <<<"$other_results"
     printf '\n%s: this / other, median of %s pairs: calls/s %s  server CPU %s  client CPU %s\n' \
       "$name" "$RUNS" "$(pair_ratio calls_per_s <<<"$pairs")" \
       "$(pair_ratio server_cpu_us_per_call <<<"$pairs")" \

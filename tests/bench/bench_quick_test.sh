@@ -6,7 +6,7 @@ set -euo pipefail
 BENCH="$1"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-for payloads in json typed-protobuf; do
+for payloads in ${BENCH_QUICK_PAYLOADS:-json typed-protobuf}; do
   export BENCH_PAYLOADS=$payloads
   BENCH_C=4 BENCH_K=8 BENCH_N=500 BENCH_WARMUP=50 "$BENCH" server >"$out" &
   spid=$!
@@ -27,7 +27,7 @@ done
 
 # The callers check every answer: a load generator that answers every tenth
 # call wrongly (BENCH_TAMPER=1) makes the server count errors and exit 3.
-for callers in async threads; do
+for callers in ${BENCH_QUICK_CALLERS:-async threads}; do
   BENCH_PAYLOADS=json BENCH_CALLERS=$callers BENCH_C=4 BENCH_K=8 BENCH_N=500 \
     BENCH_WARMUP=50 "$BENCH" server >"$out" &
   spid=$!
