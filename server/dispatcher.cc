@@ -325,6 +325,13 @@ bool Dispatcher::FinishLocked(absl::string_view call_id, CallResult result,
                               bool protobuf_answer) {
   auto it = calls_.find(call_id);
   if (it == calls_.end()) return false;
+  FinishLocked(it, std::move(result), tell_client, out, protobuf_answer);
+  return true;
+}
+
+void Dispatcher::FinishLocked(CallTable::iterator it, CallResult result,
+                              bool tell_client, Completions* out,
+                              bool protobuf_answer) {
   PendingCall call = std::move(it->second);
   calls_.erase(it);
   if (call.deadline_handle != deadlines_.end()) {
@@ -352,7 +359,6 @@ bool Dispatcher::FinishLocked(absl::string_view call_id, CallResult result,
                             std::move(call.cancellation), call.cancel_handle,
                             std::move(call.request),
                             std::move(call.client_id)});
-  return true;
 }
 
 bool Dispatcher::Cancel(absl::string_view call_id, absl::Status status) {
@@ -730,8 +736,8 @@ absl::Status Dispatcher::DeliverLocked(absl::string_view client_id,
   }
   CallResult result = reply.error.ok() ? CallResult(std::move(reply.payload))
                                        : CallResult(std::move(reply.error));
-  FinishLocked(reply.call_id, std::move(result), /*tell_client=*/false,
-               completions, reply.protobuf && reply.error.ok());
+  FinishLocked(it, std::move(result), /*tell_client=*/false, completions,
+               reply.protobuf && reply.error.ok());
   return absl::OkStatus();
 }
 
@@ -789,7 +795,7 @@ void Dispatcher::ExpireDueLocked(absl::Time now, Completions* out) {
       auto it = calls_.find(e.key);
       if (it == calls_.end()) continue;
       it->second.deadline_handle = deadlines_.end();  // already popped
-      FinishLocked(e.key, absl::DeadlineExceededError("deadline exceeded"),
+      FinishLocked(it, absl::DeadlineExceededError("deadline exceeded"),
                    /*tell_client=*/true, out);
     } else {
       Session* session = FindSessionLocked(e.key);

@@ -187,7 +187,9 @@ class Dispatcher {
     std::shared_ptr<const OutgoingRequest> request;
     std::string client_id;
   };
-  using Completions = std::vector<Completion>;
+  // Inline room for the completions one answer POST usually brings.
+  using Completions = absl::InlinedVector<Completion, 4>;
+  using CallTable = absl::flat_hash_map<absl::string_view, PendingCall>;
   // The current thread's outermost WakeScope (of whichever dispatcher).
   static thread_local WakeScope* tls_scope;
 
@@ -196,6 +198,11 @@ class Dispatcher {
   // REQUIRES: mu_ held.
   // `protobuf_answer`: `result` holds the client's answer in protobuf.
   bool FinishLocked(absl::string_view call_id, CallResult result,
+                    bool tell_client, Completions* out,
+                    bool protobuf_answer = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The same for a call already found (one lookup of its id, not two).
+  void FinishLocked(CallTable::iterator it, CallResult result,
                     bool tell_client, Completions* out,
                     bool protobuf_answer = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -268,8 +275,7 @@ class Dispatcher {
       ABSL_GUARDED_BY(mu_);
   // Keyed by a view of the call id in the call's own request (which the
   // entry holds, so the key lives as long as the entry), not by a copy.
-  absl::flat_hash_map<absl::string_view, PendingCall> calls_
-      ABSL_GUARDED_BY(mu_);
+  CallTable calls_ ABSL_GUARDED_BY(mu_);
   DeadlineQueue deadlines_ ABSL_GUARDED_BY(mu_);
   ServerStats stats_ ABSL_GUARDED_BY(mu_);  // counters; gauges filled in Stats()
   CondVar timer_wake_;  // with mu_: an earlier deadline, or shutdown

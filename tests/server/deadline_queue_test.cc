@@ -1,7 +1,11 @@
 #include "server/deadline_queue.h"
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
 
 #include "gtest/gtest.h"
 
@@ -138,23 +142,24 @@ TEST(DeadlineQueueTest, EndIsDistinctFromEveryAddedHandle) {
   EXPECT_NE(h, q.end());
 }
 
-TEST(DeadlineQueueTest, RemovedEntriesNodesAreReusedWithTheirNewContents) {
+TEST(DeadlineQueueTest, RemovedEntriesSlotsAreReusedWithTheirNewContents) {
   DeadlineQueue q;
   DeadlineQueue::Handle a = q.Add(kT0, CallEntry("a-long-call-id-beyond-sso"));
   q.Add(kT0 + absl::Seconds(1), CallEntry("b"));
+  q.Add(kT0 + absl::Seconds(9), CallEntry("keeps-the-queue-non-empty"));
   q.Remove(a);
   q.PopFirstDue(kT0 + absl::Seconds(1));
-  EXPECT_EQ(q.spare_nodes(), 2u);
+  EXPECT_EQ(q.spare_slots(), 2u);
 
-  // Reused nodes carry the new deadline, kind, key and stamp, and sort by
+  // Reused slots carry the new deadline, kind, key and stamp, and sort by
   // the new deadline.
   q.Add(kT0 + absl::Seconds(5), DeadlineQueue::Kind::kSessionGrace, "late", 7);
   q.Add(kT0 + absl::Seconds(2), DeadlineQueue::Kind::kCall, "x");
-  EXPECT_EQ(q.spare_nodes(), 0u);
-  q.Add(kT0 + absl::Seconds(3), CallEntry("fresh"));  // a new node
+  EXPECT_EQ(q.spare_slots(), 0u);
+  q.Add(kT0 + absl::Seconds(3), CallEntry("fresh"));  // a new slot
 
   std::vector<DeadlineQueue::Entry> due = q.PopDue(kT0 + absl::Seconds(10));
-  ASSERT_EQ(due.size(), 3u);
+  ASSERT_EQ(due.size(), 4u);
   EXPECT_EQ(due[0].key, "x");
   EXPECT_EQ(due[0].kind, DeadlineQueue::Kind::kCall);
   EXPECT_EQ(due[0].stamp, 0u);
@@ -162,18 +167,76 @@ TEST(DeadlineQueueTest, RemovedEntriesNodesAreReusedWithTheirNewContents) {
   EXPECT_EQ(due[2].key, "late");
   EXPECT_EQ(due[2].kind, DeadlineQueue::Kind::kSessionGrace);
   EXPECT_EQ(due[2].stamp, 7u);
+  EXPECT_EQ(due[3].key, "keeps-the-queue-non-empty");
 }
 
-TEST(DeadlineQueueTest, KeepsAtMostMaxSpareNodes) {
+TEST(DeadlineQueueTest, AnEmptiedQueueKeepsAtMostMaxSpareSlots) {
   DeadlineQueue q;
-  const size_t n = DeadlineQueue::kMaxSpareNodes + 10;
+  const size_t n = DeadlineQueue::kMaxSpareSlots + 10;
   std::vector<DeadlineQueue::Handle> handles;
   for (size_t i = 0; i < n; ++i) {
     handles.push_back(q.Add(kT0 + absl::Milliseconds(i), CallEntry("c")));
   }
   for (DeadlineQueue::Handle h : handles) q.Remove(h);
   EXPECT_EQ(q.size(), 0u);
-  EXPECT_EQ(q.spare_nodes(), DeadlineQueue::kMaxSpareNodes);
+  EXPECT_EQ(q.spare_slots(), DeadlineQueue::kMaxSpareSlots);
+  // The kept slots work as new ones.
+  q.Add(kT0 + absl::Seconds(2), CallEntry("b"));
+  q.Add(kT0 + absl::Seconds(1), CallEntry("a"));
+  EXPECT_EQ(Keys(q.PopDue(kT0 + absl::Seconds(2))),
+            (std::vector<std::string>{"a", "b"}));
+}
+
+// Against a plain sorted list, over many random adds, removals through
+// handles and pops: every entry comes out once, in (deadline, insertion)
+// order, and Next() and size() agree all along.
+TEST(DeadlineQueueTest, MatchesASortedListUnderRandomOperations) {
+  DeadlineQueue q;
+  struct Model {
+    absl::Time when;
+    uint64_t seq;
+    std::string key;
+    DeadlineQueue::Handle handle;
+  };
+  std::vector<Model> model;
+  std::mt19937 rng(12345);
+  uint64_t seq = 0;
+  absl::Time now = kT0;
+  for (int step = 0; step < 20000; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    if (op < 5) {
+      // Mostly in order, often equal, sometimes earlier than the rest.
+      const absl::Time when =
+          now + absl::Milliseconds(static_cast<int64_t>(rng() % 50)) -
+          absl::Milliseconds(op == 0 ? 30 : 0);
+      const std::string key = absl::StrCat("k", seq);
+      DeadlineQueue::Handle h = q.Add(when, CallEntry(key));
+      model.push_back({when, seq++, key, h});
+    } else if (op < 8 && !model.empty()) {
+      const size_t i = rng() % model.size();
+      q.Remove(model[i].handle);
+      model.erase(model.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      now += absl::Milliseconds(static_cast<int64_t>(rng() % 20));
+      std::sort(model.begin(), model.end(), [](const Model& a, const Model& b) {
+        return a.when < b.when || (a.when == b.when && a.seq < b.seq);
+      });
+      std::vector<std::string> expected;
+      while (!model.empty() && model.front().when <= now) {
+        expected.push_back(model.front().key);
+        model.erase(model.begin());
+      }
+      ASSERT_EQ(Keys(q.PopDue(now)), expected) << "step " << step;
+    }
+    ASSERT_EQ(q.size(), model.size());
+    if (model.empty()) {
+      ASSERT_FALSE(q.Next().has_value());
+    } else {
+      absl::Time earliest = absl::InfiniteFuture();
+      for (const Model& m : model) earliest = std::min(earliest, m.when);
+      ASSERT_EQ(q.Next(), earliest);
+    }
+  }
 }
 
 }  // namespace
