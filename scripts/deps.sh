@@ -20,6 +20,12 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# Node.js and npm run the socket.io reference benchmark (tests/bench/socketio);
+# any installation of them will do (a Node.js package from elsewhere may
+# bring its own npm), so the commands are checked, not Debian's packages.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}" >&2
   SUDO=""
