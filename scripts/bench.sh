@@ -18,7 +18,8 @@
 # ratios (this / other).
 # BENCH_AB=socketio runs the same workload on socket.io 4.8 over WebSocket
 # (tests/bench/socketio, installed with npm on first use) as the other
-# side: the comparison issue 5's targets are stated as.
+# side: the comparison issue 5's targets are stated as. Give it a long
+# BENCH_WARMUP (20000): with 200 warm-up calls V8 is still compiling it.
 # On a shared machine only such interleaved comparisons mean much; use
 # RUNS of 8 or more (the same binary against itself gives ratios of
 # 0.9-1.1 per pair).
@@ -32,6 +33,10 @@ OTHER="" OTHER_NAME="other build"
 if [ "${BENCH_AB:-}" = socketio ]; then
   bash tests/bench/socketio/install.sh
   OTHER="tests/bench/socketio/bench.js" OTHER_NAME="socket.io"
+  if [ -z "${BENCH_WARMUP:-}" ]; then
+    echo "bench: 200 warm-up calls leave socket.io's JIT cold (2-4x slower" \
+      "than warm); BENCH_WARMUP=20000 compares with a warm socket.io" >&2
+  fi
 elif [ -n "${BENCH_AB:-}" ]; then
   OTHER="$BENCH_AB/tests/bench/sserpc-bench"
   [ -x "$OTHER" ] || { echo "bench: no $OTHER (build it first)" >&2; exit 2; }
