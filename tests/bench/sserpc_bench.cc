@@ -199,53 +199,45 @@ int RunServer() {
     }
   };
   auto run_async = [&](int64_t count, bool record) {
-    // What every chain shares; each call's callback holds a pointer to it
-    // and the call's number, small enough for the callback's inline storage
-    // (no allocation per call for the callback itself).
-    struct Chains {
-      std::atomic<int64_t> next{0};
-      std::atomic<int64_t> finished{0};
-      int64_t count = 0;
-      bool record = false;
-      std::vector<absl::Time> starts;  // by call number
-      sserpc::Notification all_done;
-      sserpc::CallOptions options;
-      std::function<void()> issue;
-    } chains;
-    chains.count = count;
-    chains.record = record;
-    chains.starts.resize(count);
-    chains.options.timeout = call_timeout;
-    Chains* const st = &chains;
-    auto finish = [&, st](int64_t i, const sserpc::CallResult& r) {
-      if (st->record) {
-        latencies_ms[i] = absl::ToDoubleMilliseconds(absl::Now() - st->starts[i]);
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> finished{0};
+    std::vector<absl::Time> starts(count);  // by call number
+    sserpc::Notification all_done;
+    sserpc::CallOptions options;
+    options.timeout = call_timeout;
+    std::function<void()> issue;
+    auto finish = [&](int64_t i, const sserpc::CallResult& r) {
+      if (record) {
+        latencies_ms[i] = absl::ToDoubleMilliseconds(absl::Now() - starts[i]);
       }
       check(i, r);
-      st->issue();
-      if (st->finished.fetch_add(1) + 1 == st->count) st->all_done.Notify();
+      issue();
+      if (finished.fetch_add(1) + 1 == count) all_done.Notify();
     };
-    chains.issue = [&, st] {
-      const int64_t i = st->next.fetch_add(1);
-      if (i >= st->count) return;
-      st->starts[i] = absl::Now();
+    // Each call's callback holds a reference to `finish` and the call's
+    // number: small enough for the callback's inline storage (no
+    // allocation per call for the callback itself).
+    issue = [&] {
+      const int64_t i = next.fetch_add(1);
+      if (i >= count) return;
+      starts[i] = absl::Now();
       const std::string client = absl::StrCat("c", i % a);
       if (payloads == Payloads::kJson) {
-        server.CallAsync(client, "bench.Echo/Echo", PayloadJson(i), st->options,
+        server.CallAsync(client, "bench.Echo/Echo", PayloadJson(i), options,
                          [&finish, i](sserpc::CallResult r) { finish(i, r); });
         return;
       }
       bench::EchoMessage request;
       request.set_text(PayloadText(i));
-      typed.EchoAsync(client, request, st->options,
+      typed.EchoAsync(client, request, options,
                       [&finish, i](absl::StatusOr<bench::EchoMessage> r) {
                         finish(i, r.ok() ? sserpc::CallResult(absl::StrCat(
                                                "\"", r->text(), "\""))
                                          : sserpc::CallResult(r.status()));
                       });
     };
-    for (int64_t t = 0; t < k; ++t) chains.issue();
-    chains.all_done.WaitForNotification();
+    for (int64_t t = 0; t < k; ++t) issue();
+    all_done.WaitForNotification();
   };
   auto run = [&](int64_t count, bool record) {
     if (async_callers) return run_async(count, record);
